@@ -1,0 +1,46 @@
+"""Build the Bolt app: one listener module per feature, registered in ``LISTENERS``."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.listeners import command, incident
+from bot.slack import make_client
+
+log = logging.getLogger(__name__)
+
+#: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
+LISTENERS = [command, incident]
+
+
+def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool = True,
+              workers: int = 16) -> App:
+    """A Bolt app that verifies signatures and processes events before answering.
+
+    ``process_before_response`` makes an event's HTTP status tell the truth: a handler that
+    could not store it answers 500 and Slack redelivers. Slash commands and modal
+    submissions still answer at once: they ack, then do their work in a lazy listener.
+    """
+    settings = deps.settings
+    app = App(
+        signing_secret=settings.signing_secret,
+        client=client or make_client(settings),
+        process_before_response=True,
+        token_verification_enabled=verify_token,
+        listener_executor=ThreadPoolExecutor(max_workers=workers,
+                                             thread_name_prefix="sitrep-listener"),
+        ignoring_self_events_enabled=True,
+    )
+    for module in LISTENERS:
+        module.register(app, deps)
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        log.error("listener error: %s", error, exc_info=error)
+
+    return app

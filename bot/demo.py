@@ -1,0 +1,189 @@
+"""``incident-bot demo``: a scripted incident against the fake Slack, printed readably.
+
+Zero configuration: a temporary SQLite database, the fake Slack and the real bot on
+loopback, driven by real signed HTTP requests. Each capability adds an act to ``ACTS``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.core import text as slacktext
+from bot.sandbox import PEOPLE, Sandbox
+
+WIDTH = 78
+
+
+class Demo:
+    """Drives a ``Sandbox`` like a team would, and prints what Slack would show."""
+
+    def __init__(self, sb: Sandbox, out: TextIO) -> None:
+        self.sb = sb
+        self.out = out
+        self._shown: dict[str, int] = {}
+        self.incident_channel: str | None = None
+
+    # -- acting ------------------------------------------------------------------------------
+    def command(self, user: str, text: str, channel: str | None = None) -> None:
+        """``user`` types ``/incident <text>`` in ``channel`` (default: the incident's)."""
+        channel = channel or self.incident_channel or self.sb.general
+        self.line(f"{self.name(user)} types: /incident {text}", prefix="»")
+        before = len(self.sb.fake.responses)
+        reply = self.sb.sim.command(text, user=user, channel=channel)
+        body = reply.json() if reply.body else None
+        if body and body.get("text"):
+            self.private(user, body["text"])
+        self.settle()
+        for response in self.sb.fake.responses[before:]:
+            if response.get("response_type") != "in_channel":
+                self.private(user, response.get("text", ""))
+
+    def say(self, user: str, text: str, channel: str | None = None,
+            thread_ts: str | None = None) -> dict[str, Any]:
+        """``user`` posts a message; Slack delivers it to the bot as a ``message`` event."""
+        channel = channel or self.incident_channel or self.sb.general
+        message = self.sb.fake.user_message(channel, user, text, thread_ts=thread_ts)
+        self.sb.sim.message(message, channel)
+        return message
+
+    def settle(self, quiet: float = 0.3, limit: float = 10.0) -> None:
+        """Wait until the bot stops calling Slack (its work runs after the ack)."""
+        deadline = time.time() + limit
+        seen = (-1, -1)
+        while time.time() < deadline:
+            now = (len(self.sb.fake.calls), len(self.sb.fake.responses))
+            if now == seen:
+                return
+            seen = now
+            time.sleep(quiet)
+
+    # -- showing -----------------------------------------------------------------------------
+    def name(self, user_id: str) -> str:
+        if user_id == self.sb.fake.bot_user_id:
+            return "Sitrep"
+        person = PEOPLE.get(user_id)
+        return f"@{person[0]}" if person else f"@{user_id}"
+
+    def readable(self, text: str) -> str:
+        def user(uid: str) -> str:
+            return self.name(uid)[1:]
+
+        def channel(cid: str) -> str:
+            found = self.sb.fake.channel(cid)
+            return found["name"] if found else cid
+
+        return slacktext.readable(text, user, channel)
+
+    def line(self, text: str, prefix: str = " ") -> None:
+        print(f"{prefix} {text}", file=self.out)
+
+    def heading(self, title: str) -> None:
+        print("\n" + f"== {title} ".ljust(WIDTH, "="), file=self.out)
+
+    def private(self, user: str, text: str) -> None:
+        for i, row in enumerate(self.readable(text).splitlines() or [""]):
+            self.line(row, prefix=f"  (only {self.name(user)} sees)" if i == 0 else "   " +
+                      " " * len(f"(only {self.name(user)} sees)"))
+
+    def show_channel(self, channel_id: str) -> None:
+        """Print the messages posted in ``channel_id`` since it was last shown."""
+        found = self.sb.fake.channel(channel_id)
+        messages = self.sb.fake.messages(channel_id)
+        start = self._shown.get(channel_id, 0)
+        self._shown[channel_id] = len(messages)
+        if start >= len(messages):
+            return
+        print(f"\n  #{found['name'] if found else channel_id}", file=self.out)
+        for message in messages[start:]:
+            author = self.name(message.get("user", "?"))
+            when = time.strftime("%H:%M", time.gmtime(float(message["ts"])))
+            body = render_message(message)
+            rows = self.readable(body).splitlines() or [""]
+            indent = "    " if message.get("thread_ts", message["ts"]) != message["ts"] else ""
+            print(f"  {indent}[{when}] {author}: {rows[0]}", file=self.out)
+            for row in rows[1:]:
+                print(f"  {indent}        {row}", file=self.out)
+
+
+    def show_card(self) -> None:
+        """Print the pinned incident card as it reads now (it is updated in place)."""
+        channel = self.incident_channel
+        pinned = self.sb.fake.pinned(channel) if channel else []
+        for message in self.sb.fake.messages(channel or ""):
+            if message["ts"] in pinned:
+                print("\n  📌 pinned card, as it reads now:", file=self.out)
+                for row in self.readable(render_message(message)).splitlines():
+                    print(f"     {row}", file=self.out)
+
+
+def render_message(message: dict[str, Any]) -> str:
+    """Block Kit (or plain text) as the lines a person would read."""
+    blocks = message.get("blocks")
+    if not blocks:
+        return message.get("text", "")
+    rows: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            rows.append(f"*{block['text']['text']}*")
+        elif kind == "section":
+            if block.get("text"):
+                rows.append(block["text"]["text"])
+            for field in block.get("fields", []):
+                rows.append("  " + field["text"].replace("\n", ": ", 1))
+        elif kind == "context":
+            rows.append("  " + " ".join(e.get("text", "") for e in block.get("elements", [])))
+        elif kind == "actions":
+            labels = [e.get("text", {}).get("text", "") for e in block.get("elements", [])]
+            rows.append("  " + " ".join(f"[ {label} ]" for label in labels))
+        elif kind == "divider":
+            rows.append("  " + "-" * 40)
+    return "\n".join(rows)
+
+
+def act_open(demo: Demo) -> None:
+    demo.heading("1. Lee opens an incident from #general")
+    demo.command("U0LEAD", "start sev2 Checkout is failing", channel=demo.sb.general)
+    channel = demo.sb.incident_channel(1)
+    demo.incident_channel = channel["id"]
+    demo.show_channel(demo.sb.general)
+    demo.show_channel(channel["id"])
+
+
+def act_run(demo: Demo) -> None:
+    demo.heading("2. The team works the incident")
+    demo.command("U0LEAD", "started -25m")
+    demo.command("U0ALICE", "status identified")
+    demo.command("U0ALICE", "impact 30% of checkouts fail with a 502 <!channel>")
+    demo.command("U0LEAD", "cause Connection pool exhausted after the 14:02 deploy")
+    demo.command("U0LEAD", "lead <@U0ALICE|alice>")
+    demo.command("U0ALICE", "resolve Rolled back the deploy and raised the pool limit")
+    demo.command("U0ALICE", "stauts monitoring")
+    assert demo.incident_channel
+    demo.show_channel(demo.incident_channel)
+    demo.show_card()
+
+
+#: The story, in order. Later capabilities append their acts.
+ACTS: list[Callable[[Demo], None]] = [act_open, act_run]
+
+
+def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:
+    """Play every act and print the transcript; returns an exit status."""
+    out = out or sys.stdout
+    with tempfile.TemporaryDirectory(prefix="sitrep-demo-") as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        print("Sitrep demo: a fake Slack and the real bot on loopback, database "
+              f"{url.split('://')[0]}.", file=out)
+        with Sandbox(url) as sb:
+            demo = Demo(sb, out)
+            for act in ACTS:
+                act(demo)
+            calls = len(sb.fake.calls)
+        print(f"\nDone: {calls} Slack Web API calls recorded by the fake.", file=out)
+    return 0

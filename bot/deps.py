@@ -1,0 +1,21 @@
+"""What every listener needs: settings, the database and a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.clock import Clock, SystemClock
+from bot.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Deps:
+        db = Database(settings.database_url, settings.pool)
+        return cls(settings=settings, db=db, clock=clock or SystemClock())

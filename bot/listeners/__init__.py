@@ -1,0 +1,1 @@
+"""Bolt listeners: parse, call the core, render. One module per feature."""

@@ -1,0 +1,69 @@
+"""HTTP mode: a WSGI app (``POST /slack/events``, ``GET /healthz``) served by waitress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
+    """Route Slack's requests to Bolt and answer health checks."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            ok = db.healthy()
+            body = json.dumps({"ok": ok, "database": "ok" if ok else "unavailable"}).encode()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json"),
+                                    ("Content-Length", str(len(body)))])
+            return [body]
+        if path == EVENTS_PATH:
+            return slack(environ, start_response)
+        body = b"not found"
+        start_response("404 Not Found", [("Content-Type", "text/plain"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+    return application
+
+
+class Server:
+    """A waitress server in a background thread (tests, the demo, and ``serve``)."""
+
+    def __init__(self, app: App, db: Database, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = 16) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(wsgi_app(app, db), host=host, port=port, threads=threads,
+                                     ident="sitrep", channel_timeout=30,
+                                     connection_limit=1000, backlog=1024)
+        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Server:
+        self._thread = threading.Thread(target=self._server.run, daemon=True, name="waitress")
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def stop(self) -> None:
+        self._server.close()
+        if self._thread:
+            self._thread.join(timeout=5)

@@ -1,0 +1,174 @@
+"""Settings from the environment (and a ``.env`` file), checked once at start-up.
+
+A missing or malformed setting is a ``SettingsError`` naming it; the CLI prints that one
+line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storage.db import PoolSettings
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATA_DIR = Path("data")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    api_url: str = DEFAULT_API_URL
+    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR}/sitrep.db"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    channel_prefix: str = "inc"
+    announce_channel: str | None = None
+    timeline_emoji: str = "pushpin"
+    port: int = 3000
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    templates_dir: Path | None = None
+    reminder_cron: str = "0 9 * * mon-fri"
+    reminder_lead_days: int = 2
+    escalate_after_days: int = 3
+    reminder_poll_seconds: int = 30
+    log_level: str = "INFO"
+
+    def require_slack(self, socket: bool = False) -> None:
+        """Fail unless the credentials for serving real Slack are present."""
+        needed = {"SLACK_BOT_TOKEN": self.bot_token}
+        if socket:
+            needed["SLACK_APP_TOKEN"] = self.app_token
+        else:
+            needed["SLACK_SIGNING_SECRET"] = self.signing_secret
+        for name, value in needed.items():
+            if not value:
+                raise SettingsError(f"{name} is not set (see README: Setting up in Slack)")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {raw}")
+    return value
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
+    """Read settings from ``env`` (default: ``os.environ`` plus ``./.env``)."""
+    if env is None:
+        if dotenv:
+            from dotenv import dotenv_values
+
+            file_values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+            env = {**file_values, **os.environ}
+        else:
+            env = dict(os.environ)
+
+    tz_name = env.get("INCIDENT_TIMEZONE", "").strip() or "UTC"
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"INCIDENT_TIMEZONE {tz_name!r} is not a time zone name like Europe/Paris"
+        ) from None
+
+    api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
+    if not re.match(r"^https?://[^/\s]+", api_url):
+        raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    database_url = env.get("DATABASE_URL", "").strip() or Settings.database_url
+    if not re.match(r"^(sqlite|postgres(ql)?)(\+\w+)?://", database_url):
+        raise SettingsError(
+            "DATABASE_URL must be a sqlite:/// or postgresql:// URL, not "
+            f"{database_url.split('://')[0]!r}"
+        )
+
+    prefix = env.get("INCIDENT_CHANNEL_PREFIX", "").strip() or "inc"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,20}", prefix):
+        raise SettingsError(
+            "INCIDENT_CHANNEL_PREFIX must be 1-21 lowercase letters, digits, - or _, "
+            f"not {prefix!r}"
+        )
+
+    emoji = (env.get("TIMELINE_EMOJI", "").strip() or "pushpin").strip(":")
+    if not re.fullmatch(r"[a-z0-9_+'-]+", emoji):
+        raise SettingsError(f"TIMELINE_EMOJI must be an emoji name like pushpin, not {emoji!r}")
+
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        token = _opt(env, name)
+        prefix_ok = "xoxb-" if name == "SLACK_BOT_TOKEN" else "xapp-"
+        if token and not token.startswith(prefix_ok):
+            raise SettingsError(f"{name} must start with {prefix_ok}")
+
+    templates = _opt(env, "TEMPLATES_DIR")
+    if templates and not Path(templates).is_dir():
+        raise SettingsError(f"TEMPLATES_DIR {templates!r} is not a directory")
+
+    cron = env.get("REMINDER_CRON", "").strip() or Settings.reminder_cron
+    if len(cron.split()) != 5:
+        raise SettingsError(f"REMINDER_CRON must be a five-field crontab line, not {cron!r}")
+
+    level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+
+    return Settings(
+        bot_token=_opt(env, "SLACK_BOT_TOKEN"),
+        signing_secret=_opt(env, "SLACK_SIGNING_SECRET"),
+        app_token=_opt(env, "SLACK_APP_TOKEN"),
+        api_url=api_url,
+        database_url=database_url,
+        timezone=tz,
+        channel_prefix=prefix,
+        announce_channel=_opt(env, "ANNOUNCE_CHANNEL"),
+        timeline_emoji=emoji,
+        port=_int(env, "PORT", 3000, minimum=1),
+        pool=PoolSettings(
+            size=_int(env, "DB_POOL_SIZE", 5, minimum=1),
+            max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
+            timeout=_float(env, "DB_POOL_TIMEOUT", 2.0),
+            recycle=_int(env, "DB_POOL_RECYCLE", 1800, minimum=1),
+            connect_timeout=_int(env, "DB_CONNECT_TIMEOUT", 2, minimum=1),
+        ),
+        templates_dir=Path(templates) if templates else None,
+        reminder_cron=cron,
+        reminder_lead_days=_int(env, "REMINDER_LEAD_DAYS", 2),
+        escalate_after_days=_int(env, "ESCALATE_AFTER_DAYS", 3),
+        reminder_poll_seconds=_int(env, "REMINDER_POLL_SECONDS", 30, minimum=1),
+        log_level=level,
+    )

@@ -1,0 +1,200 @@
+"""Play Slack's side of the conversation: signed requests in Slack's exact wire formats.
+
+Used by the end-to-end tests, the demo and the benchmark to drive the real Bolt app over
+HTTP, signed with ``slack_sdk``'s own signature code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Reply:
+    """What the bot answered over HTTP."""
+
+    status: int
+    body: str
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SlackSimulator:
+    """Sends signed slash commands, events and interactions to a Bolt app."""
+
+    def __init__(self, bot_url: str, signing_secret: str, *, team_id: str = "T0001",
+                 app_id: str = "A0SITREP", bot_user_id: str = "U0BOT",
+                 fake: Any | None = None) -> None:
+        self.events_url = bot_url.rstrip("/") + "/slack/events"
+        self.secret = signing_secret
+        self.team_id = team_id
+        self.app_id = app_id
+        self.bot_user_id = bot_user_id
+        self.fake = fake  # a FakeSlack, for response_url values
+
+    # -- transport -----------------------------------------------------------------------
+    def send(self, body: str, content_type: str, *, timestamp: int | None = None,
+             signature: str | None = None, headers: dict[str, str] | None = None,
+             timeout: float = 10) -> Reply:
+        """POST ``body`` signed like Slack does (``v0:<ts>:<body>``, HMAC-SHA256)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sig = signature if signature is not None else SignatureVerifier(self.secret)\
+            .generate_signature(timestamp=ts, body=body)
+        all_headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                       "X-Slack-Signature": sig or ""}
+        all_headers.update(headers or {})
+        if signature == "":
+            all_headers.pop("X-Slack-Signature")
+        req = urllib.request.Request(self.events_url, data=body.encode(), headers=all_headers,
+                                     method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return Reply(resp.status, resp.read().decode(), dict(resp.headers))
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode(), dict(err.headers))
+
+    def _response_url(self, channel: str | None = None) -> str:
+        if self.fake is not None:
+            return self.fake.response_url(channel)
+        return "https://hooks.slack.com/commands/T0001/1/none"
+
+    # -- slash commands ------------------------------------------------------------------
+    def command_body(self, text: str, *, user: str = "U0LEAD", channel: str = "C0GENERAL",
+                     channel_name: str = "general", command: str = "/incident") -> str:
+        n = next(_ids)
+        return urllib.parse.urlencode({
+            "token": "verification-token-unused",
+            "team_id": self.team_id,
+            "team_domain": "sitrep-demo",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self._response_url(channel),
+            "trigger_id": f"{n}.{n * 7}.{n:032x}",
+        })
+
+    def command(self, text: str, **kw: Any) -> Reply:
+        """``/incident <text>`` typed by ``user`` in ``channel``."""
+        return self.send(self.command_body(text, **kw), "application/x-www-form-urlencoded")
+
+    # -- Events API ----------------------------------------------------------------------
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        event_id = event_id or f"Ev{next(_ids):010d}"
+        return json.dumps({
+            "token": "verification-token-unused",
+            "team_id": self.team_id,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"enterprise_id": None, "team_id": self.team_id,
+                                "user_id": self.bot_user_id, "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{event_id}",
+        })
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None,
+              retry_num: int | None = None, retry_reason: str = "http_timeout") -> Reply:
+        """Deliver an Events API callback (``retry_num`` adds Slack's redelivery headers)."""
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self.send(self.event_body(event, event_id=event_id), "application/json",
+                         headers=headers)
+
+    def reaction(self, kind: str, *, user: str, channel: str, ts: str, item_user: str,
+                 reaction: str = "pushpin", **kw: Any) -> Reply:
+        """``reaction_added`` / ``reaction_removed`` on message ``ts``."""
+        return self.event({
+            "type": kind, "user": user, "reaction": reaction, "item_user": item_user,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": f"{time.time():.6f}",
+        }, **kw)
+
+    def message(self, message: dict[str, Any], channel: str, **kw: Any) -> Reply:
+        """A ``message`` event for a message a user posted (from ``FakeSlack.user_message``)."""
+        event = {**message, "type": "message", "channel": channel, "channel_type": "channel",
+                 "event_ts": message["ts"]}
+        return self.event(event, **kw)
+
+    # -- interactivity -------------------------------------------------------------------
+    def interaction(self, payload: dict[str, Any]) -> Reply:
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.send(body, "application/x-www-form-urlencoded")
+
+    def _user(self, user: str) -> dict[str, Any]:
+        return {"id": user, "username": user.lower(), "name": user.lower(),
+                "team_id": self.team_id}
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *,
+                        user: str = "U0LEAD") -> Reply:
+        """Submit ``view`` (as opened with ``views.open``) with ``values`` as its state."""
+        n = next(_ids)
+        submitted = {**view, "id": view.get("id", f"V{n:010d}"), "team_id": self.team_id,
+                     "state": {"values": values}, "app_id": self.app_id,
+                     "bot_id": "B0SITREP", "hash": f"{n}.abc"}
+        return self.interaction({
+            "type": "view_submission", "team": {"id": self.team_id, "domain": "sitrep-demo"},
+            "user": self._user(user), "api_app_id": self.app_id,
+            "token": "verification-token-unused", "trigger_id": f"{n}.{n}.{n:032x}",
+            "view": submitted, "response_urls": [], "is_enterprise_install": False,
+            "enterprise": None,
+        })
+
+    def block_action(self, action: dict[str, Any], *, user: str, channel: str | None = None,
+                     message: dict[str, Any] | None = None, container: dict[str, Any] | None
+                     = None) -> Reply:
+        """Press a button (``action`` as in the message's blocks, plus ``value``)."""
+        n = next(_ids)
+        payload: dict[str, Any] = {
+            "type": "block_actions", "user": self._user(user), "api_app_id": self.app_id,
+            "token": "verification-token-unused",
+            "container": container or {"type": "message", "message_ts": (message or {})
+                                       .get("ts"), "channel_id": channel,
+                                       "is_ephemeral": False},
+            "trigger_id": f"{n}.{n}.{n:032x}",
+            "team": {"id": self.team_id, "domain": "sitrep-demo"},
+            "enterprise": None, "is_enterprise_install": False,
+            "response_url": self._response_url(),
+            "actions": [{"type": "button", "block_id": action.get("block_id", "actions"),
+                         "action_ts": f"{time.time():.6f}", **action}],
+        }
+        if channel:
+            payload["channel"] = {"id": channel, "name": channel.lower()}
+        if message:
+            payload["message"] = message
+        return self.interaction(payload)
+
+    def message_shortcut(self, callback_id: str, *, user: str, channel: str,
+                         message: dict[str, Any]) -> Reply:
+        """Use a message shortcut (``message_action``) on ``message`` in ``channel``."""
+        n = next(_ids)
+        return self.interaction({
+            "type": "message_action", "token": "verification-token-unused",
+            "action_ts": f"{time.time():.6f}", "team": {"id": self.team_id,
+                                                        "domain": "sitrep-demo"},
+            "user": self._user(user), "channel": {"id": channel, "name": channel.lower()},
+            "is_enterprise_install": False, "enterprise": None, "callback_id": callback_id,
+            "trigger_id": f"{n}.{n}.{n:032x}", "response_url": self._response_url(),
+            "message_ts": message["ts"], "message": message,
+        })

@@ -1,0 +1,32 @@
+"""Processed Slack event ids: the database decides whether an event is new."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import ProcessedEvent
+
+
+def claim(session: Session, event_id: str, now: dt.datetime) -> bool:
+    """Record ``event_id``; False if it was already recorded (a retry or another replica).
+
+    The claim commits with the caller's transaction, so an event whose handling fails is
+    not marked processed and Slack's redelivery gets a fresh try.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(ProcessedEvent)
+        .values(event_id=event_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def purge_before(session: Session, cutoff: dt.datetime) -> int:
+    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
+    return result.rowcount or 0

@@ -1,0 +1,68 @@
+"""Incident rows: create, find, list, change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import counters
+from storage.models import Incident
+
+OPEN_STATUSES = ("investigating", "identified", "monitoring")
+
+
+def create(session: Session, *, team_id: str, now: dt.datetime, **fields: Any) -> Incident:
+    """Insert a new incident numbered after the workspace's last one."""
+    incident = Incident(
+        team_id=team_id,
+        number=counters.next_value(session, team_id, "incident"),
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:
+    stmt = select(Incident).where(Incident.id == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def by_channel(session: Session, channel_id: str, *, for_update: bool = False) -> Incident | None:
+    """The incident whose dedicated channel is ``channel_id``, if any."""
+    stmt = select(Incident).where(Incident.channel_id == channel_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def by_number(session: Session, team_id: str, number: int) -> Incident | None:
+    return session.scalars(
+        select(Incident).where(Incident.team_id == team_id, Incident.number == number)
+    ).first()
+
+
+def list_open(session: Session, team_id: str) -> Sequence[Incident]:
+    """Open incidents of a workspace, newest first."""
+    return session.scalars(
+        select(Incident)
+        .where(Incident.team_id == team_id, Incident.status.in_(OPEN_STATUSES))
+        .order_by(Incident.number.desc())
+    ).all()
+
+
+def update(session: Session, incident: Incident, *, now: dt.datetime, **fields: Any) -> Incident:
+    """Set ``fields`` on ``incident`` and stamp ``updated_at``."""
+    for name, value in fields.items():
+        setattr(incident, name, value)
+    incident.updated_at = now
+    session.flush()
+    return incident

@@ -1,0 +1,256 @@
+"""Tables, as SQLAlchemy 2 typed declarative models.
+
+Every timestamp is a naive-free UTC ``datetime`` (``UTCDateTime`` normalises on the way in
+and out, so SQLite and PostgreSQL behave the same). Uniqueness that the bot's correctness
+depends on (one timeline entry per message, one processed event id, one escalation per
+incident and day) is declared here, in the database, not checked in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Counter(Base):
+    """Per-workspace sequence for human-facing numbers (INC-<n>, T-<n>)."""
+
+    __tablename__ = "counters"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("team_id", "number", name="uq_incident_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    lead_user_id: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ended_at_set: Mapped[bool] = mapped_column(default=False)
+    summary: Mapped[str | None] = mapped_column(Text)
+    impact: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    detection: Mapped[str | None] = mapped_column(Text)
+    detected_at: Mapped[dt.datetime | None]
+    escalation: Mapped[str | None] = mapped_column(Text)
+    misleading: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    origin_channel_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime]
+
+    entries: Mapped[list[TimelineEntry]] = relationship(back_populates="incident")
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.number}"
+
+
+class TimelineEntry(Base):
+    """One line of an incident's timeline: a pinned message, a note, or an incident event.
+
+    ``kind`` is ``message`` (pinned/shortcut), ``note`` (typed by hand) or ``event``
+    (status change and the like; ``event_type`` and ``data`` say which).
+    """
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (
+        UniqueConstraint(
+            "incident_id", "message_channel_id", "message_ts", name="uq_entry_message"
+        ),
+        Index("ix_entry_order", "incident_id", "occurred_at", "sort_ts", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    event_type: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[dt.datetime]
+    sort_ts: Mapped[str] = mapped_column(String(32), default="")
+    actor_user_id: Mapped[str | None] = mapped_column(String(32))
+    author_user_id: Mapped[str | None] = mapped_column(String(32))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None]
+    message_channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+    incident: Mapped[Incident] = relationship(back_populates="entries")
+
+
+class TimelineReaction(Base):
+    """Who has the timeline emoji on which message: an entry lives while anyone does."""
+
+    __tablename__ = "timeline_reactions"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime]
+
+
+class ChannelMessage(Base):
+    """A message seen in an incident channel, kept so a pin costs no Web API read."""
+
+    __tablename__ = "channel_messages"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_name: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text, default="")
+    files: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime]
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled: a redelivery (or a second replica) is a no-op."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime]
+
+
+class SlackUser(Base):
+    """Cached ``users.info``: display name and time zone."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(255))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(default=False)
+    fetched_at: Mapped[dt.datetime]
+
+
+class Task(Base):
+    """A corrective task; its reminder state lives here, not in a scheduler job store."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("team_id", "number", name="uq_task_number"),
+        Index("ix_task_due", "status", "next_reminder_at"),
+        Index("ix_task_owner", "owner_user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    owner_user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    drop_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime | None]
+    next_reminder_at: Mapped[dt.datetime | None]
+    reminder_count: Mapped[int] = mapped_column(default=0)
+    last_reminded_at: Mapped[dt.datetime | None]
+    lease_until: Mapped[dt.datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    reminders_stopped: Mapped[str | None] = mapped_column(String(64))
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    dm_ts: Mapped[str | None] = mapped_column(String(32))
+
+    @property
+    def ref(self) -> str:
+        return f"T-{self.number}"
+
+
+class Improvement(Base):
+    __tablename__ = "improvements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+
+
+class Escalation(Base):
+    """One overdue-task escalation per incident and UTC day (claimed by inserting)."""
+
+    __tablename__ = "escalations"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    created_at: Mapped[dt.datetime]
+
+
+class PostmortemVersion(Base):
+    __tablename__ = "postmortem_versions"
+    __table_args__ = (UniqueConstraint("incident_id", "version", name="uq_postmortem_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    markdown: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[dt.datetime]

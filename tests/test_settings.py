@@ -1,0 +1,41 @@
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import SettingsError, load
+
+
+def test_defaults() -> None:
+    s = load({})
+    assert s.database_url.startswith("sqlite:///") and s.channel_prefix == "inc"
+    assert str(s.timezone) == "UTC" and s.timeline_emoji == "pushpin" and s.port == 3000
+    assert s.api_url == "https://slack.com/api/"
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"INCIDENT_TIMEZONE": "Mars/Olympus"}, "INCIDENT_TIMEZONE"),
+    ({"PORT": "eighty"}, "PORT"),
+    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+    ({"INCIDENT_CHANNEL_PREFIX": "INC!"}, "INCIDENT_CHANNEL_PREFIX"),
+    ({"DB_POOL_TIMEOUT": "-1"}, "DB_POOL_TIMEOUT"),
+    ({"SLACK_BOT_TOKEN": "nope"}, "SLACK_BOT_TOKEN"),
+    ({"REMINDER_CRON": "daily"}, "REMINDER_CRON"),
+])
+def test_malformed_settings_name_themselves(env: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load(env)
+
+
+def test_cli_exits_2_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"PATH": "/usr/bin:/bin", "INCIDENT_TIMEZONE": "Nowhere/Land"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "INCIDENT_TIMEZONE" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], env={"PATH": "/bin"},
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
