@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.core.clock import Clock, SystemClock
 from bot.settings import Settings
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.people import People
 
 
 @dataclass
@@ -14,6 +18,12 @@ class Deps:
     settings: Settings
     db: Database
     clock: Clock = field(default_factory=SystemClock)
+    people: People = field(init=False)
+
+    def __post_init__(self) -> None:
+        from bot.people import People
+
+        self.people = People(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Deps:
