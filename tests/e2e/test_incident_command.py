@@ -228,3 +228,25 @@ def test_announce_channel_gets_the_announcement(database_url: str, clock) -> Non
         posted = [c for c in sb.fake.calls_to("chat.postMessage")
                   if c.args["channel"] == "incidents"]
         assert posted and "INC-1" in posted[0].args["text"]
+
+
+def test_rate_limited_channel_creation_is_retried_once_after_retry_after(
+        sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.fake.fail("conversations.create", "ratelimited", times=1, retry_after=1)
+    channel = start(sb, "Rate limited")
+    creates = sb.fake.calls_to("conversations.create")
+    assert len(creates) == 2 and creates[1].at - creates[0].at >= 1.0
+    assert channel["name"] == "inc-1-rate-limited"
+    assert len([c for c in sb.fake.channels.values() if c["name"].startswith("inc-")]) == 1
+
+
+def test_slack_refusing_the_channel_keeps_the_incident_and_says_so(sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.fake.fail("conversations.create", "restricted_action", times=1)
+    sb.sim.command("start Locked down workspace", channel=sb.general)
+    assert sb.fake.wait_for(lambda: any("restricted_action" in r.get("text", "")
+                                        for r in sb.fake.responses))
+    (incident,) = stored(sb)
+    assert incident.ref == "INC-1" and incident.channel_id is None
+    assert "INC-1 is recorded" in sb.fake.responses[-1]["text"]
