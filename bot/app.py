@@ -19,7 +19,7 @@ LISTENERS = [command, incident]
 
 
 def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool = True,
-              workers: int = 16) -> App:
+              executor: ThreadPoolExecutor | None = None) -> App:
     """A Bolt app that verifies signatures and processes events before answering.
 
     ``process_before_response`` makes an event's HTTP status tell the truth: a handler that
@@ -32,8 +32,8 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
         client=client or make_client(settings),
         process_before_response=True,
         token_verification_enabled=verify_token,
-        listener_executor=ThreadPoolExecutor(max_workers=workers,
-                                             thread_name_prefix="sitrep-listener"),
+        listener_executor=executor or ThreadPoolExecutor(
+            max_workers=16, thread_name_prefix="sitrep-listener"),
         ignoring_self_events_enabled=True,
     )
     for module in LISTENERS:

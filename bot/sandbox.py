@@ -7,6 +7,7 @@ what ``incident-bot serve`` runs.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.app import build_app
@@ -55,7 +56,8 @@ class Sandbox:
         if self._migrate:
             self.db.migrate()
         self.deps = Deps(settings=self.settings, db=self.db, clock=self._clock)
-        self.app = build_app(self.deps)
+        self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
+        self.app = build_app(self.deps, executor=self.executor)
         self.server = Server(self.app, self.db).start()
         self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
                                   bot_user_id=self.fake.bot_user_id, fake=self.fake)
@@ -64,6 +66,7 @@ class Sandbox:
     def stop(self) -> None:
         if self.server:
             self.server.stop()
+            self.executor.shutdown(wait=True)  # let work after acks finish first
         self.db.dispose()
         self.fake.stop()
 

@@ -54,16 +54,25 @@ class Server:
         self.port: int = self._server.effective_port  # type: ignore[union-attr]
         self.url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     def start(self) -> Server:
-        self._thread = threading.Thread(target=self._server.run, daemon=True, name="waitress")
+        self._thread = threading.Thread(target=self._run, daemon=True, name="waitress")
         self._thread.start()
         return self
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            if not self._stopping:  # closing the sockets under the loop ends it this way
+                raise
 
     def serve_forever(self) -> None:
         self._server.run()
 
     def stop(self) -> None:
+        self._stopping = True
         self._server.close()
         if self._thread:
             self._thread.join(timeout=5)
