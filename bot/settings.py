@@ -42,6 +42,7 @@ class Settings:
     escalate_after_days: int = 3
     reminder_poll_seconds: int = 30
     log_level: str = "INFO"
+    slack_timeout: float = 10.0
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -171,4 +172,5 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         escalate_after_days=_int(env, "ESCALATE_AFTER_DAYS", 3),
         reminder_poll_seconds=_int(env, "REMINDER_POLL_SECONDS", 30, minimum=1),
         log_level=level,
+        slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
     )

@@ -6,6 +6,7 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -22,16 +23,37 @@ UNREACHABLE_USER_ERRORS = frozenset(
 )
 
 
-def make_client(settings: Settings, timeout: int = 10) -> WebClient:
+#: Methods that would double something in Slack if repeated after an answer was lost.
+NOT_IDEMPOTENT = frozenset({"chat.postMessage", "chat.postEphemeral", "conversations.create",
+                            "files.completeUploadExternal"})
+
+
+class TimeoutRetryHandler(RetryHandler):
+    """Retry a call whose answer timed out, unless repeating it could post twice.
+
+    A timeout does not tell whether Slack acted; for ``chat.postMessage`` and friends a
+    retry risks a duplicate, so those fail instead and the caller decides.
+    """
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if not isinstance(error, TimeoutError):
+            return False
+        return request.url.rstrip("/").rsplit("/", 1)[-1] not in NOT_IDEMPOTENT
+
+
+def make_client(settings: Settings) -> WebClient:
     """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections."""
     return WebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
-        timeout=timeout,
+        timeout=int(max(1, settings.slack_timeout)),
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
+            TimeoutRetryHandler(max_retry_count=1),
         ],
     )
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_SPECIAL = re.compile(r"<!([a-zA-Z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+#: Tokens kept as they are (user/channel mentions, links) or disarmed (``<!…>`` specials).
+_KEEP_OR_DISARM = re.compile(
+    r"<(?:[@#][A-Z0-9]+(?:\|[^<>]*)?|(?:https?|mailto):[^<>]*)>"
+    r"|<!([a-zA-Z]+)[^<>|]*(?:\|([^<>]*))?>"
+)
 _TOKEN = re.compile(r"<([@#!]?)([^>|]*)(?:\|([^>]*))?>")
 
 
@@ -25,13 +29,25 @@ def neutralize(slack_text: str) -> str:
 
     ``<!channel>`` becomes ``@channel`` as plain text (not a notification);
     ``<!subteam^S1|@oncall>`` becomes ``@oncall``; ``<!date^…|fallback>`` its fallback.
+    Stray ``<`` and ``>`` outside real tokens are escaped, so nothing can recombine
+    into a new mention or broadcast.
     """
+    out: list[str] = []
+    pos = 0
+    for match in _KEEP_OR_DISARM.finditer(slack_text):
+        out.append(_escape_brackets(slack_text[pos:match.start()]))
+        special, label = match.group(1), match.group(2)
+        if special:
+            out.append(_escape_brackets(label) if label else "@" + special)
+        else:
+            out.append(match.group(0))
+        pos = match.end()
+    out.append(_escape_brackets(slack_text[pos:]))
+    return "".join(out)
 
-    def repl(match: re.Match[str]) -> str:
-        name, label = match.group(1), match.group(2)
-        return label if label else "@" + name
 
-    return _SPECIAL.sub(repl, slack_text)
+def _escape_brackets(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clean(slack_text: str, limit: int | None = None) -> str:

@@ -49,7 +49,10 @@ def parse_time(text: str, tz: ZoneInfo, now: dt.datetime) -> dt.datetime:
     rel = _RELATIVE.match(raw)
     if rel:
         unit = _UNITS[rel.group(2)[0].lower()]
-        return now - dt.timedelta(**{unit: int(rel.group(1))})
+        try:
+            return now - dt.timedelta(**{unit: int(rel.group(1))})
+        except OverflowError:
+            raise UserError(f"`{raw}` is too far back. Try {TIME_EXAMPLES}.") from None
     local_now = now.astimezone(tz)
     date_match = _DATE.match(raw)
     if date_match:

@@ -43,6 +43,10 @@ def guarded(respond: Callable[..., Any], work: Callable[[], str | None]) -> None
         log.warning("Slack API error: %s", error_code(exc))
         reply = (f":warning: Slack refused that (`{error_code(exc)}`). Nothing else was "
                  "changed; please try again.")
+    except (TimeoutError, OSError) as exc:
+        log.warning("Slack did not answer: %s", exc)
+        reply = (":warning: Slack did not answer in time. What was recorded is kept; "
+                 "please check and try again.")
     except Exception as exc:
         if is_unavailable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)

@@ -103,6 +103,8 @@ def lead(ctx: Ctx) -> str | None:
     match = _MENTION.match(ctx.args.strip())
     if not match:
         raise UserError(f"Mention the new lead, e.g. `{COMMAND} lead @alice`.")
+    if ctx.deps.people.get(ctx.client, match.group(1)).deleted:
+        raise UserError("I can't find that person in this workspace; mention someone active.")
     inc = ctx.require_incident()
     change = incidents.set_lead(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                 match.group(1))

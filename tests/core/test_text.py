@@ -21,3 +21,9 @@ def test_readable() -> None:
     text = "<@U1> saw <#C9|ops> fail: <https://x.io/a|dashboard> &lt;b&gt; <!here>"
     assert readable(text, lambda u: names(u) or u) == \
         "@ann saw #ops fail: dashboard (https://x.io/a) <b> @here"
+
+
+def test_nothing_recombines_into_a_mention_or_broadcast() -> None:
+    assert neutralize("<<!channel>!channel>") == "&lt;@channel!channel&gt;"
+    assert neutralize("<@U1<!here>>") == "&lt;@U1@here&gt;"
+    assert mentioned_users(neutralize("<@U1<!here>>")) == []

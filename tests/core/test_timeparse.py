@@ -55,3 +55,8 @@ def test_format_duration() -> None:
     assert format_duration(dt.timedelta(seconds=20)) == "<1m"
     assert format_duration(dt.timedelta(days=2, hours=4, minutes=5)) == "2d 4h"
     assert format_duration(dt.timedelta(minutes=45)) == "45m"
+
+
+def test_absurd_relative_times_are_user_errors() -> None:
+    with pytest.raises(UserError, match="too far back"):
+        parse_time("-99999999999m", PARIS, NOW)
