@@ -21,7 +21,7 @@ from bot.commands import COMMAND, Ctx, subcommand
 from bot.core import incidents
 from bot.core import timeline as core
 from bot.core.errors import UserError
-from bot.core.timeparse import TIME_EXAMPLES, format_time, split_leading_time
+from bot.core.timeparse import TIME_EXAMPLES, format_time, parse_time, split_leading_time
 from bot.deps import Deps
 from bot.listeners.command import guarded
 from bot.timeline_flows import TimelineSlack
@@ -33,6 +33,21 @@ NOTE_USAGE = f"Usage: `{COMMAND} note [<time>] <text>` — the time is optional 
 TIMELINE_USAGE = (f"Usage: `{COMMAND} timeline` (only you see it), `{COMMAND} timeline <page>`, "
                   f"or `{COMMAND} timeline remove <n>`.")
 _REMOVE = re.compile(r"^(?:remove|rm|delete|del)\s+#?(\d+)$", re.I)
+#: A first word that was surely meant as a time: a typo in it is an error, not note text.
+_TIMEISH = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}(:\d{2})?(am|pm)?|-\d+[a-z]*)$", re.I)
+
+
+def leading_time(args: str, tz: Any, now: Any) -> tuple[Any, str]:
+    """``"10:05 restarted db"`` → ``(10:05 in tz as UTC, "restarted db")``; no time → now.
+
+    ``"25:00 x"`` or ``"2024-02-30 x"`` raise the time parser's explanation instead of
+    quietly becoming a note that starts with a bad time.
+    """
+    when, text = split_leading_time(args, tz, now)
+    head = args.split(maxsplit=1)[0] if args.split() else ""
+    if when is None and _TIMEISH.match(head):
+        parse_time(head, tz, now)  # raises a UserError that says what is wrong
+    return when, text
 
 
 def workspace_url(context: BoltContext) -> str | None:
@@ -48,7 +63,7 @@ def note(ctx: Ctx) -> str | None:
     if not ctx.args.strip():
         raise UserError(NOTE_USAGE)
     inc = ctx.require_incident()
-    when, text = split_leading_time(ctx.args, ctx.tz, ctx.deps.clock.now())
+    when, text = leading_time(ctx.args, ctx.tz, ctx.deps.clock.now())
     entry = core.add_note(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, user_id=ctx.user_id,
                           author_name=ctx.deps.people.name(ctx.client, ctx.user_id),
                           text=text, when=when)

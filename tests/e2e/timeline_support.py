@@ -18,9 +18,12 @@ from storage.models import ChannelMessage, Incident, TimelineEntry, TimelineReac
 
 def open_incident(sb: Sandbox, title: str = "sev2 Checkout failing", number: int = 1) -> str:
     """``/incident start`` from #general; returns the incident channel's id once it is set up."""
-    pins = len(sb.fake.calls_to("pins.add"))
+    def opened() -> int:
+        return sum("is open" in r.get("text", "") for r in list(sb.fake.responses))
+
+    before = opened()
     assert sb.sim.command(f"start {title}", channel=sb.general).status == 200
-    sb.fake.wait_for_calls("pins.add", pins + 1)
+    assert sb.fake.wait_for(lambda: opened() > before), "start never finished"
     return sb.incident_channel(number)["id"]
 
 
