@@ -101,7 +101,7 @@ def timeline_page(tl: Timeline, tz: ZoneInfo, page: int = 1) -> str:
     count = len(tl.entries)
     if not count:
         return (f"*{ref}* has nothing on its timeline yet. React with a pin to a message, or "
-                "use `/incident note <text>`.")
+                "use `/incident note &lt;text&gt;`.")
     all_pages = pages(tl, tz)
     if not 1 <= page <= len(all_pages):
         return f"{ref}'s timeline has {len(all_pages)} page(s); try `/incident timeline 1`."
@@ -112,7 +112,7 @@ def timeline_page(tl: Timeline, tz: ZoneInfo, page: int = 1) -> str:
     text = header + "\n" + all_pages[page - 1]
     if page < len(all_pages):
         text += f"\n`/incident timeline {page + 1}` shows the next page."
-    text += "\n_`/incident timeline remove <n>` removes entry n._"
+    text += "\n_`/incident timeline remove &lt;n&gt;` removes entry n._"
     return text
 
 

@@ -29,9 +29,11 @@ from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
-NOTE_USAGE = f"Usage: `{COMMAND} note [<time>] <text>` — the time is optional ({TIME_EXAMPLES})."
-TIMELINE_USAGE = (f"Usage: `{COMMAND} timeline` (only you see it), `{COMMAND} timeline <page>`, "
-                  f"or `{COMMAND} timeline remove <n>`.")
+# Angle brackets are escaped: in Slack text a bare ``<text>`` would be read as markup.
+NOTE_USAGE = (f"Usage: `{COMMAND} note [&lt;time&gt;] &lt;text&gt;` — the time is optional "
+              f"({TIME_EXAMPLES}).")
+TIMELINE_USAGE = (f"Usage: `{COMMAND} timeline` (only you see it), "
+                  f"`{COMMAND} timeline &lt;page&gt;`, or `{COMMAND} timeline remove &lt;n&gt;`.")
 _REMOVE = re.compile(r"^(?:remove|rm|delete|del)\s+#?(\d+)$", re.I)
 #: A first word that was surely meant as a time: a typo in it is an error, not note text.
 _TIMEISH = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}(:\d{2})?(am|pm)?|-\d+[a-z]*)$", re.I)
@@ -135,7 +137,7 @@ def register(app: App, deps: Deps) -> None:
             found = list(incidents.list_open(deps.db, team_id))
             if not found:
                 return (f"There is no open incident to add this to. Open one with "
-                        f"`{COMMAND} start <title>`.")
+                        f"`{COMMAND} start &lt;title&gt;`.")
             ts = (body.get("message") or {}).get("ts") or body.get("message_ts")
             metadata = json.dumps({"channel": channel_id, "ts": ts})
             # The trigger expires in 3 s: open the modal first, then keep the message.

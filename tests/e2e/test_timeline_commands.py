@@ -61,7 +61,7 @@ def test_notes_are_backdated_in_the_incident_timezone_and_listed_in_order(paris:
 def test_bad_notes_get_friendly_answers_and_store_nothing(paris: Sandbox) -> None:
     sb = paris
     channel = open_incident(sb)
-    for text, expected in [("note", "Usage: `/incident note [<time>] <text>`"),
+    for text, expected in [("note", "Usage: `/incident note [&lt;time&gt;] &lt;text&gt;`"),
                            ("note 10:05", "Say what happened"),
                            ("note 2024-05-04 09:00 tomorrow", "can't be in the future"),
                            ("note 2024-02-30 10:00 nope", "not a real date"),

@@ -281,3 +281,17 @@ def test_a_pin_during_a_database_outage_is_kept_after_slacks_redelivery(
     assert reactions(sb) == sorted([(before["ts"], "U0LEAD"), (during["ts"], "U0LEAD")])
     ephemerals(sb, 2)
     assert not any(sb.fake.calls_to(m) for m in READS)
+
+
+def test_every_message_subtype_is_answered_and_the_bot_is_in_the_channel(
+        sandbox: Sandbox, caplog) -> None:  # type: ignore[no-untyped-def]
+    sb = sandbox
+    channel = open_incident(sb)
+    assert sb.fake.bot_user_id in sb.fake.members(channel)  # so message events reach it
+    for subtype in ("channel_join", "channel_topic", "message_replied", "ekm_access_denied"):
+        event = {"type": "message", "subtype": subtype, "channel": channel, "user": "U0BOB",
+                 "text": "", "ts": "1714730700.000100", "event_ts": "1714730700.000100"}
+        assert sb.sim.event(event).status == 200
+    assert sb.sim.event({"type": "message", "channel": channel, "text": "no ts"}).status == 200
+    assert stored_messages(sb, channel) == []
+    assert "nhandled" not in caplog.text
