@@ -308,13 +308,6 @@ def timeline(db: Database, incident_id: int) -> Timeline:
                         repo.reactors_by_message(s, incident_id))
 
 
-def position_of(db: Database, entry: TimelineEntry) -> int:
-    """1-based position of ``entry`` in its incident's timeline (as ``timeline`` shows it)."""
-    with db.session() as s:
-        ids = [e.id for e in repo.ordered(s, entry.incident_id)]
-    return ids.index(entry.id) + 1 if entry.id in ids else 0
-
-
 def remove(db: Database, incident_id: int, position: int) -> TimelineEntry:
     """Remove the entry shown as number ``position``; returns it (for the confirmation)."""
     with db.session() as s:
