@@ -169,8 +169,41 @@ def act_run(demo: Demo) -> None:
     demo.show_card()
 
 
+def act_timeline(demo: Demo) -> None:
+    """People talk in the channel; a 📌 reaction is all it takes to keep a message."""
+    demo.heading("3. The team pins what mattered; the timeline builds itself")
+    channel = demo.incident_channel
+    assert channel
+    sb = demo.sb
+    emoji = sb.settings.timeline_emoji
+
+    def pin(user: str, message: dict[str, Any]) -> None:
+        author = demo.name(message.get("user", "?"))
+        demo.line(f"{demo.name(user)} reacts :{emoji}: to {author}'s message", prefix="»")
+        seen = len(sb.fake.ephemerals)
+        assert sb.sim.event(sb.fake.add_reaction(channel, message["ts"], emoji, user)).status \
+            == 200
+        sb.fake.wait_for(lambda: len(sb.fake.ephemerals) > seen)
+        for note in sb.fake.ephemerals[seen:]:
+            demo.private(note["user"], note["text"])
+
+    alert = demo.say("U0ALICE", "502s began right after the 14:02 deploy, see "
+                                "<https://grafana.example/d/checkout|the checkout dashboard>")
+    demo.say("U0BOB", "anyone up for lunch after this?")
+    rollback = demo.say("U0LEAD", "Rolling back the 14:02 deploy now")
+    done = demo.say("U0ALICE", "rollback done, <@U0LEAD>: error rate back to 0.1%",
+                    thread_ts=rollback["ts"])
+    demo.show_channel(channel)
+    pin("U0LEAD", alert)
+    pin("U0BOB", alert)
+    pin("U0LEAD", rollback)
+    pin("U0CARA", done)
+    demo.command("U0ALICE", "note -20m first customer ticket about failed payments")
+    demo.command("U0LEAD", "timeline")
+
+
 #: The story, in order. Later capabilities append their acts.
-ACTS: list[Callable[[Demo], None]] = [act_open, act_run]
+ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline]
 
 
 def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:

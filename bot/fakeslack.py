@@ -808,6 +808,37 @@ class FakeSlack:
             self._store_message(cid, msg, thread_ts)
             return copy.deepcopy(msg)
 
+    def integration_message(
+        self,
+        channel: str,
+        username: str,
+        text: str,
+        attachments: list[dict] | None = None,
+        thread_ts: str | None = None,
+    ) -> dict:
+        """Store a message posted by another integration (an alerting tool's webhook).
+
+        Returned as a ``bot_message`` event carries it: no ``user``, a ``bot_id`` of its own
+        and the ``username`` it posted as.
+        """
+        with self._lock:
+            cid = self._resolve(channel)
+            if cid is None:
+                raise ValueError(f"unknown channel: {channel}")
+            msg: dict[str, Any] = {
+                "type": "message",
+                "subtype": "bot_message",
+                "text": text,
+                "ts": self._next_ts(),
+                "bot_id": "B" + hashlib.sha1(username.encode()).hexdigest()[:10].upper(),
+                "username": username,
+                "icons": {},
+            }
+            if attachments:
+                msg["attachments"] = copy.deepcopy(attachments)
+            self._store_message(cid, msg, thread_ts)
+            return copy.deepcopy(msg)
+
     def edit_message(self, channel: str, ts: str, text: str) -> dict:
         """Edit a stored message's text as its author would; returns the edited message."""
         with self._lock:

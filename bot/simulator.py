@@ -137,6 +137,28 @@ class SlackSimulator:
                  "event_ts": message["ts"]}
         return self.event(event, **kw)
 
+    def message_changed(self, message: dict[str, Any], previous: dict[str, Any], channel: str,
+                        **kw: Any) -> Reply:
+        """A ``message_changed`` event: ``message`` (e.g. ``FakeSlack.edit_message``) replaced
+        ``previous`` (as Slack sends it, the edit's own ``ts`` is the event's)."""
+        edit_ts = (message.get("edited") or {}).get("ts") or f"{time.time():.6f}"
+        return self.event({
+            "type": "message", "subtype": "message_changed", "hidden": True,
+            "channel": channel, "channel_type": "channel", "ts": edit_ts, "event_ts": edit_ts,
+            "message": {k: v for k, v in message.items() if k != "channel"},
+            "previous_message": {k: v for k, v in previous.items() if k != "channel"},
+        }, **kw)
+
+    def message_deleted(self, previous: dict[str, Any], channel: str, **kw: Any) -> Reply:
+        """A ``message_deleted`` event for ``previous`` (``deleted_ts`` is its ``ts``)."""
+        now = f"{time.time():.6f}"
+        return self.event({
+            "type": "message", "subtype": "message_deleted", "hidden": True,
+            "channel": channel, "channel_type": "channel", "ts": now, "event_ts": now,
+            "deleted_ts": previous["ts"],
+            "previous_message": {k: v for k, v in previous.items() if k != "channel"},
+        }, **kw)
+
     # -- interactivity -------------------------------------------------------------------
     def interaction(self, payload: dict[str, Any]) -> Reply:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})

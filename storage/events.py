@@ -23,8 +23,9 @@ def claim(session: Session, event_id: str, now: dt.datetime) -> bool:
         insert(ProcessedEvent)
         .values(event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=[ProcessedEvent.event_id])
+        .returning(ProcessedEvent.event_id)  # rowcount is -1 here on PostgreSQL (psycopg 3)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).scalar() is not None
 
 
 def purge_before(session: Session, cutoff: dt.datetime) -> int:

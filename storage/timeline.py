@@ -1,4 +1,4 @@
-"""Timeline entries: add (idempotently), list in order, remove."""
+"""Timeline entries: add (idempotently), list in order, remove; who pinned which message."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import TimelineEntry
+from storage.models import TimelineEntry, TimelineReaction
 
 
 def add(session: Session, *, incident_id: int, kind: str, occurred_at: dt.datetime,
@@ -40,3 +41,99 @@ def ordered(session: Session, incident_id: int) -> Sequence[TimelineEntry]:
         .where(TimelineEntry.incident_id == incident_id)
         .order_by(TimelineEntry.occurred_at, TimelineEntry.sort_ts, TimelineEntry.id)
     ).all()
+
+
+# -- pinned messages and who pinned them ------------------------------------------------------
+
+def _insert(session: Session, model: type[Any]):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def add_message(session: Session, *, incident_id: int, channel_id: str, ts: str,
+                occurred_at: dt.datetime, now: dt.datetime, **fields: Any,
+                ) -> tuple[TimelineEntry, bool]:
+    """The entry for message ``ts``, inserted unless one exists: ``(entry, created)``.
+
+    ``uq_entry_message`` decides, so two replicas or a redelivered event cannot double it.
+    """
+    stmt = (
+        _insert(session, TimelineEntry)
+        .values(incident_id=incident_id, kind="message", message_channel_id=channel_id,
+                message_ts=ts, sort_ts=ts, occurred_at=occurred_at, created_at=now, **fields)
+        .on_conflict_do_nothing(index_elements=[
+            TimelineEntry.incident_id, TimelineEntry.message_channel_id, TimelineEntry.message_ts])
+        .returning(TimelineEntry.id)
+    )
+    new_id = session.execute(stmt).scalar()
+    entry = message_entry(session, incident_id, channel_id, ts)
+    assert entry is not None, "entry vanished inside its own transaction"
+    return entry, new_id is not None
+
+
+def message_entry(session: Session, incident_id: int, channel_id: str,
+                  ts: str) -> TimelineEntry | None:
+    return session.scalars(select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.message_channel_id == channel_id,
+        TimelineEntry.message_ts == ts)).first()
+
+
+def entries_for_message(session: Session, channel_id: str, ts: str) -> Sequence[TimelineEntry]:
+    """Entries of message ``ts`` in every incident (a shortcut can file it under several)."""
+    return session.scalars(select(TimelineEntry).where(
+        TimelineEntry.message_channel_id == channel_id, TimelineEntry.message_ts == ts)).all()
+
+
+def delete_entry(session: Session, entry: TimelineEntry) -> None:
+    """Remove ``entry``, and for a message the reactions that kept it alive."""
+    if entry.kind == "message" and entry.message_channel_id and entry.message_ts:
+        session.execute(delete(TimelineReaction).where(
+            TimelineReaction.incident_id == entry.incident_id,
+            TimelineReaction.channel_id == entry.message_channel_id,
+            TimelineReaction.message_ts == entry.message_ts))
+    session.delete(entry)
+    session.flush()
+
+
+def add_reaction(session: Session, *, incident_id: int, channel_id: str, ts: str, user_id: str,
+                 now: dt.datetime) -> bool:
+    """Record that ``user_id`` has the timeline emoji on ``ts``; False if already recorded."""
+    stmt = (
+        _insert(session, TimelineReaction)
+        .values(incident_id=incident_id, channel_id=channel_id, message_ts=ts, user_id=user_id,
+                created_at=now)
+        .on_conflict_do_nothing(index_elements=[
+            TimelineReaction.incident_id, TimelineReaction.channel_id,
+            TimelineReaction.message_ts, TimelineReaction.user_id])
+        .returning(TimelineReaction.user_id)  # rowcount is -1 on PostgreSQL for this insert
+    )
+    return session.execute(stmt).scalar() is not None
+
+
+def remove_reaction(session: Session, *, incident_id: int, channel_id: str, ts: str,
+                    user_id: str) -> bool:
+    result = session.execute(delete(TimelineReaction).where(
+        TimelineReaction.incident_id == incident_id, TimelineReaction.channel_id == channel_id,
+        TimelineReaction.message_ts == ts, TimelineReaction.user_id == user_id))
+    return bool(result.rowcount)
+
+
+def reactors(session: Session, incident_id: int, channel_id: str, ts: str) -> list[str]:
+    """Who still has the timeline emoji on ``ts``, earliest first."""
+    return list(session.scalars(
+        select(TimelineReaction.user_id)
+        .where(TimelineReaction.incident_id == incident_id,
+               TimelineReaction.channel_id == channel_id, TimelineReaction.message_ts == ts)
+        .order_by(TimelineReaction.created_at, TimelineReaction.user_id)))
+
+
+def reactors_by_message(session: Session, incident_id: int) -> dict[tuple[str, str], list[str]]:
+    """``(channel, ts) → users`` for every pinned message of an incident (one query)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    rows = session.execute(
+        select(TimelineReaction.channel_id, TimelineReaction.message_ts, TimelineReaction.user_id)
+        .where(TimelineReaction.incident_id == incident_id)
+        .order_by(TimelineReaction.created_at, TimelineReaction.user_id))
+    for channel_id, ts, user_id in rows:
+        found.setdefault((channel_id, ts), []).append(user_id)
+    return found
