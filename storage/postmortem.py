@@ -28,7 +28,7 @@ from storage.models import (
 
 #: Timeline columns a postmortem shows (plain rows: no ORM identity map for 10,000 entries).
 ENTRY_COLUMNS = (
-    TimelineEntry.id, TimelineEntry.kind, TimelineEntry.event_type, TimelineEntry.occurred_at,
+    TimelineEntry.kind, TimelineEntry.event_type, TimelineEntry.occurred_at,
     TimelineEntry.actor_user_id, TimelineEntry.author_user_id, TimelineEntry.author_name,
     TimelineEntry.text, TimelineEntry.permalink,
 )

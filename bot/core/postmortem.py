@@ -199,12 +199,12 @@ def _timeline(record: repo.Record, tz: ZoneInfo, names: Mapping[str, str],
     ``storage.postmortem.ENTRY_COLUMNS`` and times formatted without ``strftime``.
     """
     inc = record.incident
-    rows = [(row, row[3].astimezone(tz)) for row in record.entries]
+    rows = [(row, row[2].astimezone(tz)) for row in record.entries]
     days = {inc.started_at.astimezone(tz).date(), (inc.ended_at or inc.started_at)
             .astimezone(tz).date(), *(local.date() for _, local in rows)}
     spans_days = len(days) > 1
     entries = []
-    for (_id, kind, event_type, _at, actor, author, author_name, text, link), local in rows:
+    for (kind, event_type, _at, actor, author, author_name, text, link), local in rows:
         clock = f"{local.hour:02d}:{local.minute:02d}"
         if spans_days:
             clock = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {clock}"
@@ -269,17 +269,33 @@ def render(pm: Postmortem, templates: Templates, fmt: str = "md") -> Rendered:
     return templates.render(TEMPLATES[fmt], pm=pm)
 
 
-def for_slack(pm: Postmortem, keep: int = 120) -> Postmortem:
-    """``pm`` with a long timeline cut to its first and last ``keep // 2`` entries.
+def for_slack(pm: Postmortem, keep: int = 120, max_chars: int = 48_000) -> Postmortem:
+    """``pm`` with a long timeline cut to its beginning and its end.
 
-    Posting ten thousand lines would flood the channel; the uploaded file has them all.
+    At most ``keep`` entries and ``max_chars`` of their text, half from each end: posting
+    ten thousand lines would flood the channel, and the uploaded file has them all.
     """
-    if len(pm.timeline) <= keep:
+    entries = pm.timeline
+    if len(entries) <= keep and sum(len(e.text) for e in entries) <= max_chars:
         return pm
-    head, tail = pm.timeline[: keep // 2], pm.timeline[-(keep - keep // 2):]
-    omitted = len(pm.timeline) - len(head) - len(tail)
-    return dataclasses.replace(pm, timeline=head + tail, timeline_omitted=omitted,
+    head = _take(entries, keep // 2, max_chars // 2)
+    rest = entries[len(head):]
+    tail = _take(rest[::-1], keep - len(head), max_chars - sum(len(e.text) for e in head))
+    tail.reverse()
+    omitted = len(entries) - len(head) - len(tail)
+    return dataclasses.replace(pm, timeline=(*head, *tail), timeline_omitted=omitted,
                                timeline_cut_at=len(head))
+
+
+def _take(entries: tuple[Entry, ...], count: int, chars: int) -> list[Entry]:
+    """The leading entries, up to ``count`` of them and ``chars`` of text."""
+    taken: list[Entry] = []
+    for entry in entries[:count]:
+        chars -= len(entry.text)
+        if chars < 0:
+            break
+        taken.append(entry)
+    return taken
 
 
 def only_team(db: Database) -> str:

@@ -76,19 +76,29 @@ class Rendered:
 
 
 def escape_data(value: Any, escape_text: Callable[[str], str]) -> Any:
-    """``value`` with every string in it (through dataclasses, tuples, lists, dicts) escaped."""
+    """``value`` with every string in it (through dataclasses, tuples, lists, dicts) escaped.
+
+    Whatever escaping leaves unchanged is returned as is, not copied: most of a 10,000-entry
+    timeline needs no escaping, and copying it would only feed the garbage collector.
+    """
     kind = type(value)
     if kind is str:
         return escape_text(value)
     if kind is tuple or kind is list:
-        return kind(escape_data(v, escape_text) for v in value)
+        items = [escape_data(v, escape_text) for v in value]
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same and kind is tuple else kind(items)
     if kind is dict:
         return {k: escape_data(v, escape_text) for k, v in value.items()}
     if _data_fields(kind):
-        # A copy without __init__ (frozen dataclasses allow it): 10,000 entries add up.
+        fields = value.__dict__
+        escaped = {k: escape_text(v) if type(v) is str else escape_data(v, escape_text)
+                   for k, v in fields.items()}
+        if all(escaped[k] is v for k, v in fields.items()):
+            return value
+        # A copy without __init__ (frozen dataclasses allow it).
         copy = object.__new__(kind)
-        copy.__dict__.update({k: escape_data(v, escape_text)
-                              for k, v in value.__dict__.items()})
+        copy.__dict__.update(escaped)
         return copy
     return value
 

@@ -123,15 +123,23 @@ def publish(ctx: Ctx) -> str:
     if len(messages) > MAX_MESSAGES:
         messages = [*messages[: MAX_MESSAGES - 1], [REST_IN_FILE]]
     label = f"{pm.ref} postmortem, version {version}"
-    for i, chunks in enumerate(messages, 1):
-        part = f" (part {i} of {len(messages)})" if len(messages) > 1 else ""
-        ctx.client.chat_postMessage(channel=channel, text=label + part,
-                                    blocks=sections(chunks), unfurl_links=False)
-    ctx.client.files_upload_v2(
-        channel=channel, content=published.markdown.text,
-        filename=f"{pm.ref.lower()}-postmortem-v{version}.md", title=label,
-        initial_comment=f"{label}, as Markdown.",
-    )
+    step = "post it"
+    try:
+        for i, chunks in enumerate(messages, 1):
+            part = f" (part {i} of {len(messages)})" if len(messages) > 1 else ""
+            ctx.client.chat_postMessage(channel=channel, text=label + part,
+                                        blocks=sections(chunks), unfurl_links=False)
+        step = "upload the Markdown file"
+        ctx.client.files_upload_v2(
+            channel=channel, content=published.markdown.text,
+            filename=f"{pm.ref.lower()}-postmortem-v{version}.md", title=label,
+            initial_comment=f"{label}, as Markdown.",
+        )
+    except SlackApiError as exc:
+        log.warning("publishing %s failed: %s", label, error_code(exc))
+        return (f":warning: Version {version} of the {pm.ref} postmortem is saved, but Slack "
+                f"refused to {step} (`{error_code(exc)}`). Run `{COMMAND} postmortem publish` "
+                "again in a moment.")
     again = f" (it replaces version {version - 1})" if version and version > 1 else ""
     lines = [f"Published version {version} of the {pm.ref} postmortem{again}: "
              f"{len(messages)} message{'s' if len(messages) != 1 else ''} and the Markdown file."]
