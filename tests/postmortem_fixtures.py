@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from storage import counters, incidents, timeline, users
 from storage.db import Database
-from storage.models import Improvement, Incident, Task, TimelineEntry
+from storage.models import Counter, Improvement, Incident, Task, TimelineEntry
 
 TEAM = "T0001"
 CHANNEL = "C0INC7"
@@ -137,28 +137,42 @@ def seed_large(db: Database, entries: int = 10_000, tasks: int = 500,
             status="resolved", lead_user_id="U0LEAD", created_by="U0LEAD", started_at=at(0),
             ended_at=at(entries), root_cause="Everything at once",
         )
-        iid = inc.id
-        ids = list(PEOPLE)
-        s.execute(insert(TimelineEntry), [
-            {"incident_id": iid, "kind": "message" if i % 3 else "note",
-             "occurred_at": at(i), "sort_ts": f"{at(i).timestamp():.6f}",
-             "author_user_id": ids[i % 4], "actor_user_id": ids[(i + 1) % 4],
-             "text": f"Entry {i}: <@{ids[(i + 2) % 4]}> checked shard {i % 97} and saw "
-                     f"nothing unusual", "created_at": at(i)}
-            for i in range(entries)
-        ])
-        first = counters.next_value(s, team_id, "task")
-        s.execute(insert(Task), [
-            {"team_id": team_id, "number": first + n, "incident_id": iid,
-             "owner_user_id": ids[n % 4], "text": f"Follow-up {n} for shard {n % 97}",
-             "due_date": dt.date(2024, 6, 1) + dt.timedelta(days=n % 30),
-             "status": ("open", "done", "dropped")[n % 3], "created_by": "U0LEAD",
-             "created_at": at(n)}
-            for n in range(tasks)
-        ])
-        s.add(Improvement(incident_id=iid, text="Fewer shards", created_by="U0LEAD",
+        s.add(Improvement(incident_id=inc.id, text="Fewer shards", created_by="U0LEAD",
                           created_at=at(1)))
-    return iid
+    add_bulk(db, inc.id, entries, tasks)
+    return inc.id
+
+
+def add_bulk(db: Database, incident_id: int, entries: int, tasks: int) -> None:
+    """Add ``entries`` timeline entries (one a minute) and ``tasks`` tasks to an incident."""
+    ids = list(PEOPLE)
+    with db.session() as s:
+        inc = incidents.get(s, incident_id)
+        assert inc is not None
+        start = inc.started_at
+        if entries:
+            s.execute(insert(TimelineEntry), [
+                {"incident_id": incident_id, "kind": "message" if i % 3 else "note",
+                 "occurred_at": start + dt.timedelta(minutes=i),
+                 "sort_ts": f"{(start + dt.timedelta(minutes=i)).timestamp():.6f}",
+                 "author_user_id": ids[i % 4], "actor_user_id": ids[(i + 1) % 4],
+                 "text": f"Entry {i}: <@{ids[(i + 2) % 4]}> checked shard {i % 97} and saw "
+                         f"nothing unusual", "created_at": start}
+                for i in range(entries)
+            ])
+        if tasks:
+            first = counters.next_value(s, inc.team_id, "task")
+            s.execute(insert(Task), [
+                {"team_id": inc.team_id, "number": first + n, "incident_id": incident_id,
+                 "owner_user_id": ids[n % 4], "text": f"Follow-up {n} for shard {n % 97}",
+                 "due_date": dt.date(2024, 6, 1) + dt.timedelta(days=n % 30),
+                 "status": ("open", "done", "dropped")[n % 3], "created_by": "U0LEAD",
+                 "created_at": start}
+                for n in range(tasks)
+            ])
+            s.execute(update(Counter).where(Counter.team_id == inc.team_id,
+                                            Counter.kind == "task")
+                      .values(value=first + tasks - 1))
 
 
 def get_incident(db: Database, incident_id: int) -> Incident:
