@@ -34,9 +34,7 @@ ENTRY_COLUMNS = (
 )
 TASK_COLUMNS = (
     Task.number, Task.owner_user_id, Task.text, Task.due_date, Task.status, Task.drop_reason,
-    Task.completed_at,
 )
-IMPROVEMENT_COLUMNS = (Improvement.text, Improvement.created_by, Improvement.created_at)
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def load(session: Session, incident_id: int,
         select(*TASK_COLUMNS).where(Task.incident_id == incident_id).order_by(Task.number)
     ).all()
     improvements = session.execute(
-        select(*IMPROVEMENT_COLUMNS)
+        select(Improvement.text)
         .where(Improvement.incident_id == incident_id)
         .order_by(Improvement.created_at, Improvement.id)
     ).all()

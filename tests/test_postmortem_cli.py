@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage import incidents
 from storage.db import Database
-from tests.postmortem_fixtures import seed_realistic
+from tests.postmortem_fixtures import at, seed_realistic
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "postmortem.md"
 
@@ -67,17 +68,14 @@ def test_unknown_incident_and_several_workspaces(
     assert "There is no incident INC-99" in capsys.readouterr().err
     assert main(["postmortem", "last-week"]) == 1
     assert "is not an incident number" in capsys.readouterr().err
-    seed_realistic_other_team(db)
+    incident_in_another_team(db)
     assert main(["postmortem", "INC-7"]) == 1
     assert "several workspaces; say which one with --team" in capsys.readouterr().err
     assert main(["postmortem", "INC-7", "--team", "T0001"]) == 0
     assert capsys.readouterr().out.startswith("# INC-7 Postmortem")
 
 
-def seed_realistic_other_team(db: Database) -> None:
-    from storage import incidents
-    from tests.postmortem_fixtures import at
-
+def incident_in_another_team(db: Database) -> None:
     with db.session() as s:
         incidents.create(s, team_id="T0OTHER", now=at(0), title="Elsewhere", severity="sev3",
                          status="investigating", created_by="U0X", started_at=at(0))

@@ -330,7 +330,8 @@ def publish(db: Database, clock: Clock, templates: Templates, pm: Postmortem, *,
         if incident_repo.get(s, pm.incident_id, for_update=True) is None:
             raise NotFound("That incident no longer exists.")
         version = repo.next_version(s, pm.incident_id)
-        numbered = dataclasses.replace(pm, version=version, published_by=user_name or user_id)
+        numbered = dataclasses.replace(pm, version=version, published_by=user_name or user_id,
+                                       generated_at=format_time(now, ZoneInfo(pm.timezone)))
         markdown = render(numbered, templates, "md")
         repo.add_version(s, incident_id=pm.incident_id, version=version,
                          markdown=markdown.text, published_by=user_id, now=now)

@@ -152,7 +152,7 @@ def publish(ctx: Ctx) -> str:
 
 @subcommand("postmortem", USAGE,
             "Show the postmortem compiled so far (only you see it); `publish` posts it here",
-            aliases=("pm",), order=40)
+            order=40)
 def postmortem_command(ctx: Ctx) -> str | None:
     action = ctx.args.strip().lower()
     if action == "":
