@@ -202,8 +202,26 @@ def act_timeline(demo: Demo) -> None:
     demo.command("U0LEAD", "timeline")
 
 
+def act_postmortem(demo: Demo) -> None:
+    """Fill in what the resolve prompt asked for, review, publish; end on the Markdown."""
+    demo.heading("4. The postmortem is already mostly written")
+    assert demo.incident_channel
+    demo.command("U0ALICE", "summary Checkouts failed after a deploy exhausted the DB pool")
+    demo.command("U0ALICE", "detection Checkout 5xx alert in #alerts")
+    demo.command("U0LEAD", "postmortem")
+    preview = next((r for r in reversed(demo.sb.fake.responses) if r.get("blocks")), None)
+    if preview:
+        demo.private("U0LEAD", render_message(preview))
+    demo.command("U0LEAD", "postmortem publish")
+    demo.show_channel(demo.incident_channel)
+    for file_id, info in demo.sb.fake.files.items():
+        if info["name"].endswith(".md"):
+            demo.heading(f"The published postmortem: {info['name']}")
+            print(demo.sb.fake.uploads[file_id].decode(), file=demo.out)
+
+
 #: The story, in order. Later capabilities append their acts.
-ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline]
+ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline, act_postmortem]
 
 
 def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:

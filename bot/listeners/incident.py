@@ -16,6 +16,7 @@ from bot.core.incidents import Change
 from bot.core.text import escape
 from bot.core.timeparse import TIME_EXAMPLES, parse_time
 from bot.deps import Deps
+from bot.listeners import postmortem
 from bot.listeners.command import guarded
 from bot.slack import join_and_post
 
@@ -71,6 +72,8 @@ def _apply(ctx: Ctx, change: Change) -> str | None:
         return change.message
     incident_flows.refresh_card(ctx.deps, ctx.client, change.incident)
     ctx.respond(text=f"<@{ctx.user_id}>: {change.message}.", response_type="in_channel")
+    if change.incident.status == "resolved" and ctx.require_incident().status != "resolved":
+        postmortem.prompt_after_resolve(ctx.deps, ctx.client, change.incident)
     return None
 
 
