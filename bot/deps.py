@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,11 +20,14 @@ class Deps:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     people: People = field(init=False)
+    #: Work that runs after Slack has been answered (slash commands, confirmations).
+    after_ack: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         from bot.people import People
 
         self.people = People(self)
+        self.after_ack = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-work")
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Deps:

@@ -67,6 +67,7 @@ class Sandbox:
         if self.server:
             self.server.stop()
             self.executor.shutdown(wait=True)  # let work after acks finish first
+            self.deps.after_ack.shutdown(wait=True)
         self.db.dispose()
         self.fake.stop()
 

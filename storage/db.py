@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger(__name__)
 
@@ -114,19 +115,22 @@ def _make_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
 
 def _sqlite_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
     """SQLite with WAL and ``BEGIN IMMEDIATE``: writers queue instead of failing."""
-    if url not in ("sqlite://", "sqlite:///:memory:"):
+    connect_args = {"check_same_thread": False, "timeout": 15}
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # One shared in-memory database: every session must see the same connection.
+        engine = create_engine(url, echo=echo, poolclass=StaticPool, connect_args=connect_args)
+    else:
         path = url.split("///", 1)[-1]
-        if path and not path.startswith(":"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        echo=echo,
-        pool_pre_ping=True,
-        pool_size=pool.size,
-        max_overflow=pool.max_overflow,
-        pool_timeout=pool.timeout,
-        connect_args={"check_same_thread": False, "timeout": 15},
-    )
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.timeout,
+            connect_args=connect_args,
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -64,8 +64,14 @@ def guarded(respond: Callable[..., Any], work: Callable[[], str | None]) -> None
 
 
 def register(app: App, deps: Deps) -> None:
-    def ack_incident(ack: Ack, command: dict[str, Any]) -> None:
-        """Answer inside Slack's 3 seconds; everything needing I/O runs in ``run_incident``."""
+    @app.command(COMMAND)
+    def on_incident(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        """Answer inside Slack's 3 seconds; everything needing I/O runs after the ack.
+
+        Help and typos are answered in the ack itself. The rest is handed to
+        ``deps.after_ack`` (a plain thread pool: cheaper than a Bolt lazy listener, which
+        deep-copies the request, so the ack stays as fast as a bare Bolt app's).
+        """
         inv = split(command.get("text", ""))
         if inv.name in ("", "help"):
             ack(text=REGISTRY.help_text(), response_type="ephemeral")
@@ -74,12 +80,14 @@ def register(app: App, deps: Deps) -> None:
             ack(text=REGISTRY.unknown_text(inv.name), response_type="ephemeral")
             return
         ack()
+        deps.after_ack.submit(run_incident, command, client)
 
-    def run_incident(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def run_incident(command: dict[str, Any], client: WebClient) -> None:
         inv = split(command.get("text", ""))
         sub = REGISTRY.find(inv.name)
         if sub is None:
-            return  # answered in the ack
+            return
+        respond = Respond(response_url=command.get("response_url"))
         ctx = Ctx(
             deps=deps, client=client, team_id=command.get("team_id", ""),
             user_id=command.get("user_id", ""), channel_id=command.get("channel_id", ""),
@@ -94,5 +102,3 @@ def register(app: App, deps: Deps) -> None:
             return sub.handler(ctx)
 
         guarded(respond, work)
-
-    app.command(COMMAND)(ack=ack_incident, lazy=[run_incident])

@@ -57,7 +57,8 @@ def main(argv: list[str]) -> int:
     rows: list[dict[str, object]] = []
     for name in modules(argv):
         module = importlib.import_module(f"tests.bench.{name}")
-        for backend in getattr(module, "BACKENDS", ("sqlite", "postgresql")):
+        backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+        for backend in getattr(module, "BACKENDS", backends):
             with fresh_database(backend) as url:
                 print(f"running {name} on {backend} …", file=sys.stderr, flush=True)
                 for metric, value, unit in module.measure(url):

@@ -31,7 +31,8 @@ def _snapshot(sb: Sandbox) -> tuple:
 def opened(sandbox: Sandbox) -> tuple[Sandbox, str]:
     _reply(sandbox, "start Baseline", sandbox.general)
     channel = sandbox.incident_channel(1)["id"]
-    sandbox.fake.wait_for_calls("pins.add")
+    assert sandbox.fake.wait_for(lambda: any("is open" in r.get("text", "")
+                                             for r in sandbox.fake.responses))
     return sandbox, channel
 
 
@@ -64,7 +65,7 @@ def test_bad_input_is_answered_and_changes_nothing(opened: tuple[Sandbox, str], 
 
 
 def test_rtl_and_emoji_titles_work(sandbox: Sandbox) -> None:
-    _reply(sandbox, "start שגיאה בהתחברות 🔥 login", sandbox.general)
+    sandbox.sim.command("start שגיאה בהתחברות 🔥 login", channel=sandbox.general)
     channel = sandbox.incident_channel(1)
     assert channel["name"] == "inc-1-login"
     with sandbox.db.session() as s:
