@@ -26,6 +26,7 @@ class Demo:
         self.sb = sb
         self.out = out
         self._shown: dict[str, int] = {}
+        self._scene = 0
         self.incident_channel: str | None = None
 
     # -- acting ------------------------------------------------------------------------------
@@ -83,7 +84,9 @@ class Demo:
         print(f"{prefix} {text}", file=self.out)
 
     def heading(self, title: str) -> None:
-        print("\n" + f"== {title} ".ljust(WIDTH, "="), file=self.out)
+        """A numbered scene heading (acts are numbered in the order they run)."""
+        self._scene += 1
+        print("\n" + f"== {self._scene}. {title} ".ljust(WIDTH, "="), file=self.out)
 
     def private(self, user: str, text: str) -> None:
         for i, row in enumerate(self.readable(text).splitlines() or [""]):
@@ -147,7 +150,7 @@ def render_message(message: dict[str, Any]) -> str:
 
 
 def act_open(demo: Demo) -> None:
-    demo.heading("1. Lee opens an incident from #general")
+    demo.heading("Lee opens an incident from #general")
     demo.command("U0LEAD", "start sev2 Checkout is failing", channel=demo.sb.general)
     channel = demo.sb.incident_channel(1)
     demo.incident_channel = channel["id"]
@@ -156,7 +159,7 @@ def act_open(demo: Demo) -> None:
 
 
 def act_run(demo: Demo) -> None:
-    demo.heading("2. The team works the incident")
+    demo.heading("The team works the incident")
     demo.command("U0LEAD", "started -25m")
     demo.command("U0ALICE", "status identified")
     demo.command("U0ALICE", "impact 30% of checkouts fail with a 502 <!channel>")
@@ -171,7 +174,7 @@ def act_run(demo: Demo) -> None:
 
 def act_timeline(demo: Demo) -> None:
     """People talk in the channel; a 📌 reaction is all it takes to keep a message."""
-    demo.heading("3. The team pins what mattered; the timeline builds itself")
+    demo.heading("The team pins what mattered; the timeline builds itself")
     channel = demo.incident_channel
     assert channel
     sb = demo.sb
@@ -204,7 +207,7 @@ def act_timeline(demo: Demo) -> None:
 
 def act_postmortem(demo: Demo) -> None:
     """Fill in what the resolve prompt asked for, review, publish; end on the Markdown."""
-    demo.heading("4. The postmortem is already mostly written")
+    demo.heading("The postmortem is already mostly written")
     assert demo.incident_channel
     demo.command("U0ALICE", "summary Checkouts failed after a deploy exhausted the DB pool")
     demo.command("U0ALICE", "detection Checkout 5xx alert in #alerts")

@@ -1,0 +1,21 @@
+"""The zero-config demo plays the whole story against the fake Slack."""
+
+import io
+
+from bot.demo import run_demo
+
+
+def test_demo_plays_every_act_and_ends_on_the_postmortem() -> None:
+    out = io.StringIO()
+    assert run_demo(out=out) == 0
+    text = out.getvalue()
+    assert "#inc-1-checkout-is-failing" in text
+    assert "Did you mean `status`?" in text
+    assert "pinned card, as it reads now" in text and "Resolved" in text
+    assert "Added to the *INC-1* timeline" in text
+    for heading in ("Issue Summary", "Timeline", "Root Cause and Resolution",
+                    "Corrective and Preventative Measures"):
+        assert heading in text
+    assert text.rstrip().splitlines()[-1].startswith("Done:")
+    assert "Traceback" not in text
+    assert text.count("<!channel>") == 1  # as typed; everything Sitrep posted is inert
