@@ -19,8 +19,10 @@ def claim(session: Session, incident_id: int, day: dt.date, now: dt.datetime) ->
         insert(Escalation)
         .values(incident_id=incident_id, day=day, created_at=now)
         .on_conflict_do_nothing(index_elements=[Escalation.incident_id, Escalation.day])
+        .returning(Escalation.incident_id)
     )
-    return session.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: an ORM-enabled INSERT reports rowcount -1 on psycopg 3.
+    return session.execute(stmt).first() is not None
 
 
 def unclaim(session: Session, incident_id: int, day: dt.date) -> None:
