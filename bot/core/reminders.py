@@ -6,7 +6,7 @@ The schedule, in the owner's own time zone, from ``REMINDER_CRON`` slots:
   its due day on, overdue days included, until it is done or dropped;
 - a task with no due date is reminded at the first slot of each week (Monday to Sunday);
 - nothing comes within ``QUIET_AFTER_DM`` of the DM telling someone they own a task, and a
-  snooze moves the next reminder to the first slot on a later day.
+  snooze ("a day", "a week") moves the next reminder to the first slot at least that far off.
 
 Slots come from APScheduler's ``CronTrigger`` evaluated in the owner's zone, so 09:00 stays
 09:00 local across daylight-saving changes. A wall time that a change skips fires at the
@@ -143,8 +143,13 @@ def first_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy,
 
 def snoozed_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy, now: dt.datetime,
                      days: int) -> dt.datetime | None:
-    """The next reminder after "snooze a day/week": the first slot ``days`` days on or later."""
-    resume = local_midnight(local_today(zone, now) + dt.timedelta(days=days), zone)
+    """The next reminder after "snooze a day/week": the first slot at least that long away.
+
+    With daily slots, "a day" pressed on Monday's 09:00 reminder skips Tuesday's (anything
+    shorter would change nothing); the length is local wall time, so DST does not shift it.
+    """
+    local = now.astimezone(zone)
+    resume = (local + dt.timedelta(days=days)).astimezone(dt.UTC)
     return next_reminder(due, zone, policy, resume, inclusive=True)
 
 

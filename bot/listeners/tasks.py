@@ -137,11 +137,9 @@ def reassign(ctx: Ctx) -> str | None:
     zone = _owner_zone(ctx, owner, new_owner=True)
     change = tasks.reassign(ctx.deps.db, ctx.deps.clock, _policy(ctx), ctx.team_id, number,
                             ctx.user_id, owner, zone)
+    warning = task_flows.tell_owner(ctx.deps, ctx.client, change) if change.changed else None
     reply = _after_change(ctx, change)
-    if change.changed:
-        warning = task_flows.tell_owner(ctx.deps, ctx.client, change)
-        reply = warning or reply
-    return reply
+    return warning or reply
 
 
 @subcommand("due", "due T-<n> <date>", "Change a task's due date (the owner's time zone)",
@@ -198,11 +196,11 @@ def register(app: App, deps: Deps) -> None:
                 if row is not None:
                     task_flows.refresh_dm(deps, client, channel, ts, *row, viewer=user)
                 raise
-            task_flows.refresh_dm(deps, client, channel, ts, change.task, change.incident,
-                                  viewer=user, note=note)
             if days is None and change.changed:
                 task_flows.SlackMessenger(deps, client).post(
                     change.incident, f"<@{user}>: {change.message}.")
+            task_flows.refresh_dm(deps, client, channel, ts, change.task, change.incident,
+                                  viewer=user, note=note)
             return None
 
         guarded(respond, work)

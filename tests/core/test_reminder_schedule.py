@@ -110,13 +110,18 @@ def test_undated_tasks_hear_at_the_first_slot_of_each_week() -> None:
     assert next_reminder(None, AUCKLAND, POLICY, WED) == utc(2026, 11, 29, 20)
 
 
-def test_snooze_moves_to_a_later_day_whatever_the_time_of_pressing() -> None:
+def test_snooze_skips_at_least_that_long() -> None:
     overdue = dt.date(2026, 11, 20)
-    pressed = utc(2026, 11, 30, 8, 5)  # Monday 09:05 in Paris
-    assert snoozed_reminder(overdue, PARIS, POLICY, pressed, 1) == utc(2026, 12, 1, 8)
-    assert snoozed_reminder(overdue, PARIS, POLICY, pressed, 7) == utc(2026, 12, 7, 8)
+    pressed = utc(2026, 11, 30, 8, 5)  # Monday 09:05 in Paris, on that morning's reminder
+    assert snoozed_reminder(overdue, PARIS, POLICY, pressed, 1) == utc(2026, 12, 2, 8)
+    assert snoozed_reminder(overdue, PARIS, POLICY, pressed, 7) == utc(2026, 12, 8, 8)
     friday = utc(2026, 12, 4, 8, 5)
     assert snoozed_reminder(overdue, PARIS, POLICY, friday, 1) == utc(2026, 12, 7, 8)
+    # Pressed on Saturday 24 Oct at 08:30 CEST: a day later is 08:30 CET on Sunday, after
+    # the clocks went back, not 07:30.
+    saturday = utc(2026, 10, 24, 6, 30)
+    assert snoozed_reminder(dt.date(2026, 10, 20), PARIS, Policy("0 8,9 * * *"), saturday,
+                            1) == utc(2026, 10, 25, 8)
 
 
 def test_no_reminder_within_the_hour_after_being_told() -> None:

@@ -119,7 +119,7 @@ def test_what_is_refused_changes_nothing(db: Database, clock: FixedClock,
 def test_snooze_and_improvements(db: Database, clock: FixedClock, incident_id: int) -> None:
     task = add(db, clock, incident_id, due=dt.date(2026, 11, 25)).task
     change = tasks.snooze(db, clock, POLICY, task.id, "UBOB", 7, PARIS)
-    assert change.task.next_reminder_at == dt.datetime(2026, 12, 2, 8, tzinfo=dt.UTC)
+    assert change.task.next_reminder_at == dt.datetime(2026, 12, 3, 8, tzinfo=dt.UTC)
     improvement = tasks.add_improvement(db, clock, incident_id, "ULEAD", "Game days <!here>")
     assert improvement.text == "Game days @here"
     with pytest.raises(UserError, match="Say what the improvement is"):
