@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import SlackUser
@@ -20,11 +21,15 @@ def get_many(session: Session, user_ids: Iterable[str]) -> Sequence[SlackUser]:
 
 def upsert(session: Session, *, user_id: str, team_id: str | None, display_name: str,
            tz: str | None, deleted: bool, now: dt.datetime) -> SlackUser:
-    row = session.get(SlackUser, user_id)
-    if row is None:
-        row = SlackUser(user_id=user_id)
-        session.add(row)
-    row.team_id, row.display_name, row.tz, row.deleted, row.fetched_at = (
-        team_id, display_name, tz, deleted, now)
-    session.flush()
+    """Insert or refresh a profile in one statement (replicas may cache the same person)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {"team_id": team_id, "display_name": display_name, "tz": tz, "deleted": deleted,
+              "fetched_at": now}
+    session.execute(
+        insert(SlackUser).values(user_id=user_id, **values)
+        .on_conflict_do_update(index_elements=[SlackUser.user_id], set_=values)
+    )
+    row = session.get(SlackUser, user_id, populate_existing=True)
+    assert row is not None
     return row

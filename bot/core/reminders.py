@@ -304,9 +304,9 @@ class _Pass:
         if task.owner_user_id in self.gone:
             self.release([(task, incident)])
             return
-        zone = self.zone(task.owner_user_id)
-        reminder = Reminder(task, incident, zone, local_today(zone, self.now))
         try:
+            zone = self.zone(task.owner_user_id)
+            reminder = Reminder(task, incident, zone, local_today(zone, self.now))
             outcome = self.messenger.remind(reminder)
         except Exception:
             log.exception("reminder for %s failed; it stays due", task.ref)
@@ -402,7 +402,11 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
                 break
             run.deliver(task, incident)
     for incident_id in sorted(run.to_escalate):
-        run.escalate(incident_id)
+        try:
+            run.escalate(incident_id)
+        except Exception:
+            log.exception("escalation check of incident %s failed; next pass retries",
+                          incident_id)
     if run.report.sent or run.report.retried or run.report.owners_unreachable:
         log.info("reminder pass: %s", run.report)
     return run.report
