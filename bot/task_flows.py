@@ -26,6 +26,9 @@ from bot.slack import UNREACHABLE_USER_ERRORS, error_code, join_and_post
 from storage.models import Incident, Task
 
 log = logging.getLogger(__name__)
+#: Reminders of a claimed batch sent at once (each to a different DM; Slack allows about one
+#: message per second per conversation, and the client honours Retry-After beyond that).
+SEND_WORKERS = 4
 
 
 class SlackMessenger:
@@ -105,7 +108,8 @@ def run_reminders(deps: Deps, client: WebClient, *, force: bool = False,
                   now: dt.datetime | None = None) -> SweepReport:
     """One reminder pass (the background job, ``remind`` and the demo all call this)."""
     return reminders.sweep(deps.db, deps.clock, reminders.Policy.from_settings(deps.settings),
-                           SlackMessenger(deps, client), force=force, now=now)
+                           SlackMessenger(deps, client), force=force, now=now,
+                           workers=SEND_WORKERS)
 
 
 def poll_seconds(deps: Deps) -> int:

@@ -166,10 +166,11 @@ def record_sent(session: Session, task_id: int, worker: str, *, now: dt.datetime
     A lost lease means a person changed the task meanwhile (done, reassigned, new due date):
     their change wins and is not overwritten.
     """
-    result = session.execute(
-        sql_update(Task)
-        .where(Task.id == task_id, Task.lease_owner == worker)
-        .values(reminder_count=Task.reminder_count + 1, last_reminded_at=now,
+    table = Task.__table__.c
+    result = session.execute(  # a Core UPDATE: it runs once per reminder, keep it lean
+        sql_update(Task.__table__)
+        .where(table.id == task_id, table.lease_owner == worker)
+        .values(reminder_count=table.reminder_count + 1, last_reminded_at=now,
                 next_reminder_at=next_at, dm_channel_id=dm_channel_id, dm_ts=dm_ts,
                 lease_owner=None, lease_until=None)
     )

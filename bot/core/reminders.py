@@ -25,9 +25,11 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -268,11 +270,16 @@ class _Pass:
         self.zones: dict[str, ZoneInfo] = {}
         self.gone: set[str] = set()
         self.to_escalate: set[int] = set()
+        self.lock = threading.Lock()  # deliveries of one batch may run in parallel
 
     def zone(self, owner: str) -> ZoneInfo:
-        if owner not in self.zones:
-            self.zones[owner] = self.messenger.zone_of(owner)
-        return self.zones[owner]
+        with self.lock:
+            zone = self.zones.get(owner)
+        if zone is None:
+            zone = self.messenger.zone_of(owner)
+            with self.lock:
+                self.zones[owner] = zone
+        return zone
 
     def claim(self, force: bool, after_id: int,
               batch: int) -> tuple[list[repo.TaskRow], int | None]:
@@ -300,8 +307,10 @@ class _Pass:
             for task, _ in rows:
                 repo.release(s, task.id, self.worker)
 
-    def deliver(self, task: Task, incident: Incident) -> None:
-        if task.owner_user_id in self.gone:
+    def deliver(self, task: Task, incident: Incident, deadline: float) -> None:
+        if task.owner_user_id in self.gone or time.monotonic() > deadline:
+            # Its owner just left (reminders stopped), or Slack is so slow that the lease
+            # could run out: give it back, still due, for the next pass.
             self.release([(task, incident)])
             return
         try:
@@ -316,23 +325,28 @@ class _Pass:
             with self.db.session() as s:
                 kept = repo.record_sent(s, task.id, self.worker, now=self.now, next_at=next_at,
                                         dm_channel_id=outcome.channel_id, dm_ts=outcome.ts)
-            self.report.sent += 1
-            self.report.sent_task_ids.append(task.id)
-            self.report.superseded += not kept
-            if reminder.overdue_days > self.policy.escalate_after_days:
-                self.to_escalate.add(incident.id)
+            with self.lock:
+                self.report.sent += 1
+                self.report.sent_task_ids.append(task.id)
+                self.report.superseded += not kept
+                if reminder.overdue_days > self.policy.escalate_after_days:
+                    self.to_escalate.add(incident.id)
         elif isinstance(outcome, Retry):
             log.info("reminder for %s not delivered (%s); due next pass", task.ref,
                      outcome.reason)
             self.release([(task, incident)])
-            self.report.retried += 1
+            with self.lock:
+                self.report.retried += 1
         else:
             self.stop_owner(task.owner_user_id, outcome.code)
 
     def stop_owner(self, owner: str, code: str) -> None:
         """The owner has left: no more reminders to them; each incident's lead is told once."""
-        self.gone.add(owner)
-        self.report.owners_unreachable += 1
+        with self.lock:
+            if owner in self.gone:
+                return
+            self.gone.add(owner)
+            self.report.owners_unreachable += 1
         with self.db.session() as s:
             stopped = repo.stop_reminders_for_owner(s, owner, code)
         by_incident: dict[int, tuple[Incident, list[Task]]] = {}
@@ -378,11 +392,12 @@ class _Pass:
 
 def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
           now: dt.datetime | None = None, force: bool = False, batch: int = 50,
-          worker: str | None = None) -> SweepReport:
+          workers: int = 1, worker: str | None = None) -> SweepReport:
     """One reminder pass: send every due reminder once, then escalate long-overdue tasks.
 
     ``force`` treats ``now`` as a slot for everyone (``incident-bot remind --now``). Safe to
-    run on every replica at once: claims are disjoint and leased.
+    run on every replica at once: claims are disjoint and leased. ``workers`` > 1 delivers
+    a claimed batch in parallel (Slack's latency, not ours, bounds a pass).
     """
     run = _Pass(db, policy, messenger, now or clock.now(), worker or worker_id())
     if force:
@@ -390,17 +405,21 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
             owners = repo.open_owners(s)
         for owner in owners:
             run.zone(owner)
-    after_id: int | None = 0
-    while after_id is not None:
-        rows, after_id = run.claim(force, after_id, batch)
-        claimed_at = time.monotonic()
-        for index, (task, incident) in enumerate(rows):
-            if time.monotonic() - claimed_at > LEASE.total_seconds() / 2:
-                # Slack is slow: give the rest back before the lease runs out, claim afresh.
-                run.release(rows[index:])
-                after_id = task.id - 1
-                break
-            run.deliver(task, incident)
+    pool = ThreadPoolExecutor(workers, "sitrep-remind") if workers > 1 else None
+    try:
+        after_id: int | None = 0
+        while after_id is not None:
+            rows, after_id = run.claim(force, after_id, batch)
+            deadline = time.monotonic() + LEASE.total_seconds() / 2
+            if pool is None:
+                for task, incident in rows:
+                    run.deliver(task, incident, deadline)
+            else:
+                list(pool.map(run.deliver, *zip(*rows, strict=True),
+                              [deadline] * len(rows)))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     for incident_id in sorted(run.to_escalate):
         try:
             run.escalate(incident_id)

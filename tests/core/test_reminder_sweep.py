@@ -253,9 +253,10 @@ def test_a_forced_pass_treats_now_as_a_slot(db: Database, at_monday: FixedClock)
     assert far.id not in rec.sent and rec.sent.count(snoozed.id) == 1
 
 
-@pytest.mark.parametrize("replicas", [2])
+@pytest.mark.parametrize("replicas, workers", [(2, 1), (3, 4)])
 def test_replicas_sweeping_at_once_send_each_reminder_once(
-        db: Database, database_url: str, at_monday: FixedClock, replicas: int) -> None:
+        db: Database, database_url: str, at_monday: FixedClock, replicas: int,
+        workers: int) -> None:
     clock = at_monday
     inc = new_incident(db, clock)
     with db.session() as s:
@@ -272,7 +273,7 @@ def test_replicas_sweeping_at_once_send_each_reminder_once(
     def replica(database: Database) -> None:
         try:
             barrier.wait()
-            sweep(database, clock, POLICY, rec, batch=10)  # type: ignore[arg-type]
+            sweep(database, clock, POLICY, rec, batch=10, workers=workers)  # type: ignore[arg-type]
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

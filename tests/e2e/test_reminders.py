@@ -175,8 +175,9 @@ def test_server_errors_timeouts_and_lasting_rate_limits_leave_it_due(
 
 @pytest.mark.parametrize("error", ["account_inactive", "user_not_found", "channel_not_found"])
 def test_an_owner_who_left_stops_their_reminders_and_the_lead_is_told(
-        sandbox: Sandbox, error: str) -> None:
+        sandbox: Sandbox, error: str, monkeypatch: pytest.MonkeyPatch) -> None:
     sb = sandbox
+    monkeypatch.setattr(task_flows, "SEND_WORKERS", 1)  # the injected failure hits T-1, bob's
     channel, slot = _overdue_task(sb)
     sb.deps.clock.set(WED)  # type: ignore[attr-defined]
     in_channel(sb, channel, "task <@U0BOB|bob> Second thing due friday")
