@@ -8,7 +8,9 @@ about the change.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +40,7 @@ def _owner_zone(ctx: Ctx, user_id: str, *, new_owner: bool = False) -> ZoneInfo:
     return person.zone(ctx.tz)
 
 
-def _due(ctx: Ctx, raw: str, zone: ZoneInfo) -> Any:
+def _due(ctx: Ctx, raw: str, zone: ZoneInfo) -> dt.date:
     return parse_due(raw, zone, ctx.deps.clock.now())
 
 
@@ -49,7 +51,8 @@ def _ref_and_rest(ctx: Ctx, usage: str) -> tuple[int, str]:
     return tasks.parse_ref(head), rest.strip()
 
 
-def _today_of(ctx: Ctx):  # type: ignore[no-untyped-def]
+def _today_of(ctx: Ctx) -> Callable[[str], dt.date]:
+    """Each owner's today (due dates are days in the owner's time zone)."""
     now = ctx.deps.clock.now()
     return lambda user_id: local_today(_owner_zone(ctx, user_id), now)
 
