@@ -199,7 +199,7 @@ def act_tasks(demo: Demo) -> None:
     from bot.task_flows import run_reminders
     from storage.models import Task
 
-    demo.heading("3. Corrective tasks, their owners' DMs, and reminders")
+    demo.heading("Corrective tasks, their owners' DMs, and reminders")
     demo.command("U0ALICE", "task <@U0BOB|bob> Alert when the DB pool is 80% used due tomorrow")
     demo.command("U0ALICE", "task <@U0CARA|cara> Add a canary stage to checkout deploys")
     demo.command("U0LEAD", "improvement Practise rollbacks in a quarterly game day")
@@ -216,7 +216,8 @@ def act_tasks(demo: Demo) -> None:
     later = next_slot(sb.settings.reminder_cron, zone,
                       local_midnight(task.due_date + dt.timedelta(days=4), zone), inclusive=True)
     assert later is not None
-    demo.heading(f"4. {later.astimezone(zone):%A %-d %b, %H:%M} in Auckland: a reminder pass")
+    local = later.astimezone(zone)
+    demo.heading(f"{local:%A} {local.day} {local:%b, %H:%M} in Auckland: a reminder pass")
     demo.line(f"(the clock is moved to {later:%Y-%m-%d %H:%M} UTC; in `serve` a pass runs "
               f"every {sb.settings.reminder_poll_seconds} s)")
     real_clock, sb.deps.clock = sb.deps.clock, FixedClock(later)

@@ -20,16 +20,11 @@ def get_many(session: Session, user_ids: Iterable[str]) -> Sequence[SlackUser]:
 
 
 def upsert(session: Session, *, user_id: str, team_id: str | None, display_name: str,
-           tz: str | None, deleted: bool, now: dt.datetime) -> SlackUser:
-    """Insert or refresh a profile in one statement (replicas may cache the same person)."""
+           tz: str | None, deleted: bool, now: dt.datetime) -> None:
+    """Insert or refresh a profile; two replicas caching the same person cannot collide."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {"team_id": team_id, "display_name": display_name, "tz": tz, "deleted": deleted,
               "fetched_at": now}
-    session.execute(
-        insert(SlackUser).values(user_id=user_id, **values)
-        .on_conflict_do_update(index_elements=[SlackUser.user_id], set_=values)
-    )
-    row = session.get(SlackUser, user_id, populate_existing=True)
-    assert row is not None
-    return row
+    session.execute(insert(SlackUser).values(user_id=user_id, **values)
+                    .on_conflict_do_update(index_elements=[SlackUser.user_id], set_=values))

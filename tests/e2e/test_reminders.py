@@ -159,7 +159,8 @@ def test_server_errors_timeouts_and_lasting_rate_limits_leave_it_due(
         sandbox: Sandbox, failure: str) -> None:
     sb = sandbox
     _, slot = _overdue_task(sb)
-    client = make_client(sb.settings, timeout=1)
+    client = make_client(sb.settings)
+    client.timeout = 1
     sb.fake.timeout_seconds = 2
     # More failures than the client retries (5xx: 2 retries, 429: 3 with Retry-After 0).
     sb.fake.fail("chat.postMessage", failure, times=1 if failure == "timeout" else 4,
