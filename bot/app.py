@@ -9,13 +9,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners import command, incident, postmortem, timeline
+from bot.listeners import command, incident, postmortem, tasks, timeline
 from bot.slack import make_client
 
 log = logging.getLogger(__name__)
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
-LISTENERS = [command, incident, timeline, postmortem]
+LISTENERS = [command, incident, timeline, tasks, postmortem]
 
 
 def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool = True,

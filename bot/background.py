@@ -13,6 +13,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
+from bot import task_flows
 from bot.deps import Deps
 from storage import events
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 #: Extra periodic jobs from feature modules: (name, seconds(settings), run(deps, client)).
 JOBS: list[tuple[str, Callable[[Deps], int], Callable[[Deps, WebClient], object]]] = []
+JOBS.append(("task_reminders", task_flows.poll_seconds, task_flows.run_reminders))
 
 PROCESSED_EVENT_RETENTION = dt.timedelta(days=3)
 

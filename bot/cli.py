@@ -18,7 +18,7 @@ EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
 
 
 #: Modules that add to ``EXTRA_COMMANDS`` when imported.
-CLI_MODULES: list[str] = ["bot.postmortem_cli"]
+CLI_MODULES: list[str] = ["bot.postmortem_cli", "bot.remind_cli"]
 
 
 def _logging(level: str) -> None:

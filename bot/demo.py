@@ -223,8 +223,79 @@ def act_postmortem(demo: Demo) -> None:
             print(demo.sb.fake.uploads[file_id].decode(), file=demo.out)
 
 
+def _show_dm(demo: Demo, user: str, *, only_last: bool = False, note: str = "") -> None:
+    """Print ``user``'s DMs from Sitrep (DMs have no channel name to show)."""
+    channel = demo.sb.fake.dm_channel_id(user)
+    messages = demo.sb.fake.messages(channel) if channel else []
+    print(f"\n  DM from Sitrep to {demo.name(user)}{note}:", file=demo.out)
+    for message in messages[-1:] if only_last else messages:
+        for row in demo.readable(render_message(message)).splitlines():
+            print(f"     {row}", file=demo.out)
+
+
+def _press(demo: Demo, user: str, label: str) -> None:
+    """``user`` presses the button ``label`` on their latest DM from Sitrep."""
+    channel = demo.sb.fake.dm_channel_id(user) or ""
+    message = demo.sb.fake.messages(channel)[-1]
+    block = next(b for b in message["blocks"] if b["type"] == "actions")
+    button = next(e for e in block["elements"] if e["text"]["text"] == label)
+    demo.line(f"{demo.name(user)} presses [ {label} ] in the DM", prefix="»")
+    demo.sb.sim.block_action({**button, "block_id": block["block_id"]}, user=user,
+                             channel=channel, message=message)
+    demo.settle()
+
+
+def act_tasks(demo: Demo) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from bot.core.clock import FixedClock
+    from bot.core.reminders import local_midnight, next_slot
+    from bot.task_flows import run_reminders
+    from storage.models import Task
+
+    demo.heading("Corrective tasks, their owners' DMs, and reminders")
+    demo.command("U0ALICE", "task <@U0BOB|bob> Alert when the DB pool is 80% used due tomorrow")
+    demo.command("U0ALICE", "task <@U0CARA|cara> Add a canary stage to checkout deploys")
+    demo.command("U0LEAD", "improvement Practise rollbacks in a quarterly game day")
+    assert demo.incident_channel
+    demo.show_channel(demo.incident_channel)
+    _show_dm(demo, "U0BOB")
+    demo.command("U0ALICE", "tasks")
+
+    sb = demo.sb
+    with sb.db.session() as s:
+        task = s.scalars(select(Task).where(Task.owner_user_id == "U0BOB")).one()
+    zone = sb.deps.people.get(sb.app.client, "U0BOB").zone(sb.settings.timezone)
+    assert task.due_date is not None
+    later = next_slot(sb.settings.reminder_cron, zone,
+                      local_midnight(task.due_date + dt.timedelta(days=4), zone), inclusive=True)
+    assert later is not None
+    local = later.astimezone(zone)
+    demo.heading(f"{local:%A} {local.day} {local:%b, %H:%M} in Auckland: a reminder pass")
+    demo.line(f"(the clock is moved to {later:%Y-%m-%d %H:%M} UTC; in `serve` a pass runs "
+              f"every {sb.settings.reminder_poll_seconds} s)")
+    real_clock, sb.deps.clock = sb.deps.clock, FixedClock(later)
+    try:
+        report = run_reminders(sb.deps, sb.app.client)
+        demo.line(f"pass: {report}")
+        _show_dm(demo, "U0BOB", only_last=True)
+        demo.show_channel(demo.incident_channel)
+        sb.deps.clock.advance(minutes=3)  # type: ignore[attr-defined]
+        _press(demo, "U0BOB", "Snooze a day")
+        _show_dm(demo, "U0BOB", only_last=True, note=" (updated in place)")
+        _press(demo, "U0BOB", "Done")
+        _show_dm(demo, "U0BOB", only_last=True, note=" (updated in place)")
+        demo.show_channel(demo.incident_channel)
+        demo.command("U0BOB", "mytasks", channel=demo.sb.general)
+    finally:
+        sb.deps.clock = real_clock
+
+
 #: The story, in order. Later capabilities append their acts.
-ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline, act_postmortem]
+ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline, act_tasks,
+                                      act_postmortem]
 
 
 def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:

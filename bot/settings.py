@@ -141,8 +141,11 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"TEMPLATES_DIR {templates!r} is not a directory")
 
     cron = env.get("REMINDER_CRON", "").strip() or Settings.reminder_cron
-    if len(cron.split()) != 5:
-        raise SettingsError(f"REMINDER_CRON must be a five-field crontab line, not {cron!r}")
+    from bot.core.reminders import cron_error
+
+    if problem := cron_error(cron):
+        raise SettingsError(f"REMINDER_CRON must be a five-field crontab line like "
+                            f"'0 9 * * mon-fri', not {cron!r} ({problem})")
 
     level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -1,0 +1,154 @@
+"""Benchmark of task reminders: one pass's throughput, and duplicates with two replicas.
+
+``measure(database_url)`` seeds an incident with ``TASKS`` tasks that are all due, runs one
+reminder pass through the real Slack shell against the fake Slack (a DM per task: the
+first to each owner also opens the DM), then makes them all due again and runs two replicas
+(two engines, two Web API clients) at once, counting DMs per task. A last pass sends
+``LATENCY_TASKS`` reminders with ``LATENCY`` added to every Web API answer, closer to real
+Slack, where the parallel sends of a batch matter. The incidents and their tasks are deleted
+afterwards, so the database is left as it was found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import delete, update
+
+from bot.core.clock import FixedClock
+from bot.core.reminders import Policy, next_reminder
+from bot.deps import Deps
+from bot.sandbox import Sandbox
+from bot.slack import make_client
+from bot.task_flows import run_reminders
+from storage import incidents as incident_repo
+from storage import tasks as repo
+from storage.db import Database
+from storage.models import Incident, SlackUser, Task
+
+TASKS = 2000
+LATENCY_TASKS = 200
+LATENCY = 0.05
+OWNERS = 40
+ZONES = ("Europe/Paris", "America/New_York", "Pacific/Auckland", "Pacific/Honolulu", "UTC")
+START = dt.datetime(2031, 3, 4, 9, 0, tzinfo=dt.UTC)  # a Tuesday
+
+
+def _dm_counts(sb: Sandbox, since: int, ids: set[str]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for call in sb.fake.calls_to("chat.postMessage")[since:]:
+        blocks = call.args.get("blocks") or []
+        if blocks and blocks[-1].get("type") == "actions":
+            value = blocks[-1]["elements"][0]["value"]
+            if value in ids:
+                counts[value] += 1
+    return counts
+
+
+def _seed(sb: Sandbox, count: int = TASKS) -> tuple[int, set[str]]:
+    owners = [f"U0BENCH{n:03d}" for n in range(OWNERS)]
+    for n, owner in enumerate(owners):
+        sb.fake.add_user(owner, owner.lower(), tz=ZONES[n % len(ZONES)])
+    with sb.db.session() as s:
+        incident = incident_repo.create(
+            s, team_id=sb.fake.team_id, now=START, title="Benchmark", severity="sev3",
+            status="resolved", lead_user_id="U0LEAD", created_by="U0LEAD", started_at=START)
+        ids = set()
+        for n in range(count):
+            task = repo.create(s, team_id=sb.fake.team_id, incident_id=incident.id,
+                               owner_user_id=owners[n % OWNERS], text=f"Corrective task {n}",
+                               due_date=START.date() - dt.timedelta(days=1), created_by="U0LEAD",
+                               now=START, next_reminder_at=START)
+            ids.add(str(task.id))
+    return incident.id, ids
+
+
+def _two_replicas(sb: Sandbox, database_url: str) -> tuple[float, int]:
+    other = Deps(settings=sb.settings, db=Database(database_url), clock=sb.deps.clock)
+    pairs = [(sb.deps, sb.app.client), (other, make_client(sb.settings))]
+    barrier = threading.Barrier(len(pairs))
+    sent: list[int] = []
+    errors: list[BaseException] = []
+
+    def replica(deps: Deps, client: Any) -> None:
+        try:
+            barrier.wait()
+            sent.append(run_reminders(deps, client).sent)
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica, args=pair) for pair in pairs]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    other.db.dispose()
+    if errors:
+        raise errors[0]
+    return elapsed, sum(sent)
+
+
+def measure(database_url: str) -> list[tuple[str, float, str]]:
+    """Rows of (metric, value, unit) for the tasks feature."""
+    clock = FixedClock(START)
+    with Sandbox(database_url, clock=clock) as sb:
+        incident_id, ids = _seed(sb)
+        seeded = [incident_id]
+        try:
+            before = len(sb.fake.calls)
+            began = time.perf_counter()
+            report = run_reminders(sb.deps, sb.app.client)
+            one_pass = time.perf_counter() - began
+            calls = len(sb.fake.calls) - before
+            one = _dm_counts(sb, 0, ids)
+            assert report.sent == TASKS == len(one), (report, len(one))
+
+            # The next slot for everyone: the same tasks, due again, sent by two replicas.
+            later = max(next_reminder(START.date(), dt.UTC, Policy.from_settings(sb.settings),
+                                      START) or START, START + dt.timedelta(days=1))
+            with sb.db.session() as s:
+                s.execute(update(Task).where(Task.incident_id == incident_id)
+                          .values(next_reminder_at=later))
+            clock.set(later)
+            since = len(sb.fake.calls_to("chat.postMessage"))
+            two_elapsed, two_sent = _two_replicas(sb, database_url)
+            two = _dm_counts(sb, since, ids)
+            duplicates = sum(n - 1 for n in two.values() if n > 1)
+            missed = len(ids - set(two))
+
+            slow_incident, _ = _seed(sb, LATENCY_TASKS)
+            seeded.append(slow_incident)
+            sb.fake.latency = LATENCY
+            began = time.perf_counter()
+            slow = run_reminders(sb.deps, sb.app.client)
+            slow_rate = slow.sent / (time.perf_counter() - began)
+            sb.fake.latency = 0.0
+        finally:
+            with sb.db.session() as s:
+                s.execute(delete(Incident).where(Incident.id.in_(seeded)))
+                s.execute(delete(SlackUser).where(SlackUser.user_id.like("U0BENCH%")))
+    return [
+        ("tasks.reminders_per_second_one_pass", TASKS / one_pass, "reminders/s"),
+        ("tasks.one_pass_seconds_2000_due", one_pass, "s"),
+        ("tasks.web_api_calls_per_reminder", calls / TASKS, "calls"),
+        ("tasks.reminders_per_second_two_replicas", two_sent / two_elapsed, "reminders/s"),
+        ("tasks.duplicate_reminders_two_replicas", float(duplicates), "reminders"),
+        ("tasks.missed_reminders_two_replicas", float(missed), "reminders"),
+        ("tasks.reminders_per_second_50ms_slack_latency", slow_rate, "reminders/s"),
+    ]
+
+
+if __name__ == "__main__":  # ad hoc: python -m tests.bench.tasks [database_url]
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tmp}/bench.db"
+        for name, value, unit in measure(url):
+            print(f"{name:45s} {value:10.2f} {unit}")
