@@ -98,17 +98,17 @@ class Database:
         self.engine.dispose()
 
 
+def _pooled(pool: PoolSettings) -> dict[str, object]:
+    """The bounded, pre-pinged pool every file or server database gets."""
+    return {"pool_pre_ping": True, "pool_size": pool.size, "max_overflow": pool.max_overflow,
+            "pool_timeout": pool.timeout, "pool_recycle": pool.recycle}
+
+
 def _make_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, pool, echo)
     return create_engine(
-        url,
-        echo=echo,
-        pool_pre_ping=True,
-        pool_size=pool.size,
-        max_overflow=pool.max_overflow,
-        pool_timeout=pool.timeout,
-        pool_recycle=pool.recycle,
+        url, echo=echo, **_pooled(pool),
         connect_args={"connect_timeout": pool.connect_timeout, "application_name": "sitrep"},
     )
 
@@ -122,15 +122,7 @@ def _sqlite_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
     else:
         path = url.split("///", 1)[-1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            echo=echo,
-            pool_pre_ping=True,
-            pool_size=pool.size,
-            max_overflow=pool.max_overflow,
-            pool_timeout=pool.timeout,
-            connect_args=connect_args,
-        )
+        engine = create_engine(url, echo=echo, **_pooled(pool), connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
