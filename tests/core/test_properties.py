@@ -81,3 +81,21 @@ def test_titles_are_clean_or_rejected(text: str) -> None:
     assert not BROADCAST.search(title)
     name = incidents.channel_name("inc", 123456, title, attempt=9)
     assert re.fullmatch(r"[a-z0-9_-]{1,80}", name)
+
+
+DUEISH = st.from_regex(r"\A(in \d{1,12} ?(d|w|days?|weeks?)|next (week|month|friday|mon)|"
+                       r"\d{1,6}-\d{1,3}-\d{1,3}|today|tomorrow|fri(day)?|sunday)\Z")
+
+
+@settings(max_examples=300)
+@given(SLACKISH | DUEISH, ZONES, NOWS)
+def test_due_date_parser_returns_a_date_or_user_error(text: str, tz: ZoneInfo,
+                                                      now: dt.datetime) -> None:
+    from bot.core.duedates import local_today, parse_due
+
+    try:
+        day = parse_due(text, tz, now)
+    except UserError as err:
+        assert err.message
+    else:
+        assert isinstance(day, dt.date) and day >= local_today(tz, now)

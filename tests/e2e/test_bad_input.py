@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
-from storage.models import Incident, TimelineEntry
+from storage.models import Incident, Task, TimelineEntry
 
 
 def _reply(sb: Sandbox, text: str, channel: str) -> str:
@@ -83,3 +83,18 @@ def test_another_workspaces_channel_is_not_an_incident_here(opened: tuple[Sandbo
     assert "incident's channel" in answer
     with sb.db.session() as s:
         assert s.scalars(select(Incident.status)).one() == "investigating"
+
+
+def test_another_workspaces_task_is_not_found_and_untouched(opened: tuple[Sandbox, str]) -> None:
+    sb, channel = opened
+    _reply(sb, "task <@U0BOB|bob> Rotate the TLS certificate", channel)
+    other = sb.sim.team_id
+    sb.sim.team_id = "T0OTHER"
+    try:
+        for text in ("done T-1", "drop T-1 not ours", "due T-1 tomorrow"):
+            assert "There is no task T-1" in _reply(sb, text, sb.general)
+    finally:
+        sb.sim.team_id = other
+    with sb.db.session() as s:
+        task = s.scalars(select(Task)).one()
+        assert (task.status, task.due_date) == ("open", None)
