@@ -41,6 +41,11 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    """Let ``serve`` shut down as on Ctrl-C when the orchestrator sends SIGTERM."""
+    raise KeyboardInterrupt
+
+
 def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.background import start_background
@@ -52,7 +57,7 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     background = start_background(deps, app.client)
     server = Server(app, deps.db, host="0.0.0.0", port=settings.port)
     log.info("Sitrep listening on :%d (POST /slack/events, GET /healthz)", server.port)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
