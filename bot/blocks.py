@@ -67,28 +67,37 @@ def incident_line(incident: Incident, tz: ZoneInfo) -> str:
             f"{format_time(incident.started_at, tz)}")
 
 
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def modal(callback_id: str, title: str, blocks: list[dict[str, Any]], *,
+          submit: str | None = None, close: str = "Cancel",
+          private_metadata: str | None = None) -> dict[str, Any]:
+    """A modal view; ``submit`` is omitted for one that only informs."""
+    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": plain(title),
+                            "close": plain(close), "blocks": blocks}
+    if submit:
+        view["submit"] = plain(submit)
+    if private_metadata is not None:
+        view["private_metadata"] = private_metadata
+    return view
+
+
 def start_modal(channel_id: str) -> dict[str, Any]:
     """The ``/incident start`` modal (title, severity, one line of description)."""
-    options = [{"text": {"type": "plain_text", "text": s.upper()}, "value": s}
-               for s in ("sev1", "sev2", "sev3", "sev4")]
-    return {
-        "type": "modal",
-        "callback_id": "incident_start",
-        "private_metadata": channel_id,
-        "title": {"type": "plain_text", "text": "Start an incident"},
-        "submit": {"type": "plain_text", "text": "Start"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {"type": "input", "block_id": "title",
-             "label": {"type": "plain_text", "text": "Title"},
-             "element": {"type": "plain_text_input", "action_id": "value", "max_length": 150,
-                         "placeholder": {"type": "plain_text", "text": "Login failures"}}},
-            {"type": "input", "block_id": "severity",
-             "label": {"type": "plain_text", "text": "Severity"},
-             "element": {"type": "static_select", "action_id": "value", "options": options,
-                         "initial_option": options[2]}},
-            {"type": "input", "block_id": "description", "optional": True,
-             "label": {"type": "plain_text", "text": "What is happening?"},
-             "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500}},
-        ],
-    }
+    options = [{"text": plain(s.upper()), "value": s} for s in ("sev1", "sev2", "sev3", "sev4")]
+    fields = [
+        {"type": "input", "block_id": "title",
+         "label": plain("Title"),
+         "element": {"type": "plain_text_input", "action_id": "value", "max_length": 150,
+                     "placeholder": plain("Login failures")}},
+        {"type": "input", "block_id": "severity", "label": plain("Severity"),
+         "element": {"type": "static_select", "action_id": "value", "options": options,
+                     "initial_option": options[2]}},
+        {"type": "input", "block_id": "description", "optional": True,
+         "label": plain("What is happening?"),
+         "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500}},
+    ]
+    return modal("incident_start", "Start an incident", fields, submit="Start",
+                 private_metadata=channel_id)

@@ -12,6 +12,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.blocks import modal
 from bot.core import text as slacktext
 from bot.core.timeline import Timeline, plain_text
 from bot.core.timeparse import format_time
@@ -140,28 +141,16 @@ def choose_incident_modal(incidents: list[Incident], metadata: str) -> dict[str,
     options = [{"text": {"type": "plain_text",
                          "text": clip(f"{i.ref} · {i.severity.upper()} · {i.title}", 75)},
                 "value": str(i.id)} for i in incidents[:100]]
-    return {
-        "type": "modal",
-        "callback_id": "timeline_choose",
-        "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": "Add to timeline"},
-        "submit": {"type": "plain_text", "text": "Add"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {"type": "input", "block_id": "incident",
-             "label": {"type": "plain_text", "text": "Which incident?"},
-             "element": {"type": "static_select", "action_id": "value", "options": options,
-                         "initial_option": options[0]}},
-        ],
-    }
+    return modal("timeline_choose", "Add to timeline", submit="Add",
+                 private_metadata=metadata, blocks=[
+                     {"type": "input", "block_id": "incident",
+                      "label": {"type": "plain_text", "text": "Which incident?"},
+                      "element": {"type": "static_select", "action_id": "value",
+                                  "options": options, "initial_option": options[0]}},
+                 ])
 
 
 def added_modal(text: str) -> dict[str, Any]:
     """The modal after a successful submission: says what happened, one button to close."""
-    return {
-        "type": "modal",
-        "callback_id": "timeline_added",
-        "title": {"type": "plain_text", "text": "Add to timeline"},
-        "close": {"type": "plain_text", "text": "Done"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-    }
+    return modal("timeline_added", "Add to timeline", close="Done",
+                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
