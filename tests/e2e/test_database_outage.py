@@ -41,7 +41,9 @@ def _reply_after(sb: Sandbox, text: str, channel: str) -> str:
 
 def test_commands_during_an_outage_get_a_clear_reply_and_the_bot_recovers(proxied) -> None:  # type: ignore[no-untyped-def]
     sb, proxy = proxied
-    _reply_after(sb, "start Payments down", sb.general)
+    sb.sim.command("start Payments down", channel=sb.general)
+    assert sb.fake.wait_for(lambda: any("is open" in r.get("text", "")
+                                        for r in sb.fake.responses))
     channel = sb.incident_channel(1)["id"]
     proxy.down()
     text = _reply_after(sb, "status identified", channel)
