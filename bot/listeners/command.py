@@ -68,9 +68,7 @@ def register(app: App, deps: Deps) -> None:
     def on_incident(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """Answer inside Slack's 3 seconds; everything needing I/O runs after the ack.
 
-        Help and typos are answered in the ack itself. The rest is handed to
-        ``deps.after_ack`` (a plain thread pool: cheaper than a Bolt lazy listener, which
-        deep-copies the request, so the ack stays as fast as a bare Bolt app's).
+        Help and typos are answered in the ack itself; the rest runs after it.
         """
         inv = split(command.get("text", ""))
         if inv.name in ("", "help"):
@@ -80,7 +78,7 @@ def register(app: App, deps: Deps) -> None:
             ack(text=REGISTRY.unknown_text(inv.name), response_type="ephemeral")
             return
         ack()
-        deps.after_ack.submit(run_incident, command, client)
+        deps.run_after_ack(run_incident, command, client)
 
     def run_incident(command: dict[str, Any], client: WebClient) -> None:
         inv = split(command.get("text", ""))

@@ -175,7 +175,10 @@ def _input(view: dict[str, Any], block: str) -> Any:
 
 
 def register(app: App, deps: Deps) -> None:
-    def ack_start(ack: Ack, view: dict[str, Any]) -> None:
+    @app.view("incident_start")
+    def on_start(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                 client: WebClient) -> None:
+        """A bad title is shown in the form; a good one closes it and the work follows."""
         title = _input(view, "title") or ""
         try:
             incidents.clean_title(escape(title))
@@ -183,6 +186,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors={"title": exc.message[:150]})
             return
         ack()
+        deps.run_after_ack(run_start, body, view, client)
 
     def run_start(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         user_id = body["user"]["id"]
@@ -207,5 +211,3 @@ def register(app: App, deps: Deps) -> None:
             return None
 
         guarded(respond, work)
-
-    app.view("incident_start")(ack=ack_start, lazy=[run_start])

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import task_blocks, task_flows
@@ -168,10 +168,13 @@ def drop(ctx: Ctx) -> str | None:
 
 
 def register(app: App, deps: Deps) -> None:
-    def ack_button(ack: Ack) -> None:
+    @app.action(re.compile(r"^task_(done|snooze_day|snooze_week)$"))
+    def on_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        deps.run_after_ack(run_button, body, client)
 
-    def run_button(body: dict[str, Any], client: WebClient, respond: Any) -> None:
+    def run_button(body: dict[str, Any], client: WebClient) -> None:
+        respond = Respond(response_url=body.get("response_url"))
         action = body["actions"][0]
         user = body["user"]["id"]
         container = body.get("container") or {}
@@ -207,7 +210,4 @@ def register(app: App, deps: Deps) -> None:
             return None
 
         guarded(respond, work)
-
-    app.action(re.compile(r"^task_(done|snooze_day|snooze_week)$"))(
-        ack=ack_button, lazy=[run_button])
 

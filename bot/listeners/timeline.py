@@ -112,12 +112,15 @@ def register(app: App, deps: Deps) -> None:
                             client: WebClient) -> None:
         flows.on_reaction_removed(client, body, event)
 
-    def ack_shortcut(ack: Ack) -> None:
+    @app.shortcut("add_to_timeline")
+    def on_shortcut(ack: Ack, body: dict[str, Any], client: WebClient,
+                    context: BoltContext) -> None:
         ack()
+        deps.run_after_ack(run_shortcut, body, client, workspace_url(context))
 
-    def run_shortcut(body: dict[str, Any], client: WebClient, context: BoltContext,
-                     respond: Respond) -> None:
+    def run_shortcut(body: dict[str, Any], client: WebClient, url: str | None) -> None:
         """In an incident channel: add at once. Elsewhere: ask which open incident."""
+        respond = Respond(response_url=body.get("response_url"))
         user_id = body["user"]["id"]
         team_id = (body.get("team") or {}).get("id", "")
         channel_id = (body.get("channel") or {}).get("id", "")
@@ -128,8 +131,7 @@ def register(app: App, deps: Deps) -> None:
                 message = flows.prepare_shortcut(client, body)
                 if message is None:
                     return "I couldn't read that message, so nothing was added."
-                outcome = flows.add_from_shortcut(client, incident.id, message, user_id,
-                                                  workspace_url(context))
+                outcome = flows.add_from_shortcut(client, incident.id, message, user_id, url)
                 if outcome.incident is None or outcome.entry is None:
                     return "That message is gone, so nothing was added."
                 return render.added_text(outcome.incident, outcome.entry,
@@ -147,8 +149,6 @@ def register(app: App, deps: Deps) -> None:
             return None
 
         guarded(respond, work)
-
-    app.shortcut("add_to_timeline")(ack=ack_shortcut, lazy=[run_shortcut])
 
     @app.view("timeline_choose")
     def on_choose(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
