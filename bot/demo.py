@@ -2,10 +2,14 @@
 
 Zero configuration: a temporary SQLite database, the fake Slack and the real bot on
 loopback, driven by real signed HTTP requests. Each capability adds an act to ``ACTS``.
+
+The story happens on a fixed date (``STORY_START``) on a clock that moves a minute with each
+thing a person does, so the demo prints the same transcript whatever the day it runs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -14,9 +18,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.core import text as slacktext
+from bot.core.clock import FixedClock
 from bot.sandbox import PEOPLE, Sandbox
 
 WIDTH = 78
+#: A Wednesday morning in UTC (evening in Auckland), chosen so that the reminder act's jump
+#: to the task's due date plus four days stays inside one reminder week for every owner.
+STORY_START = dt.datetime(2026, 3, 11, 9, 30, tzinfo=dt.UTC)
+#: How far the story's clock moves each time someone types or posts something.
+STEP = dt.timedelta(minutes=1)
 
 
 class Demo:
@@ -33,6 +43,7 @@ class Demo:
     def command(self, user: str, text: str, channel: str | None = None) -> None:
         """``user`` types ``/incident <text>`` in ``channel`` (default: the incident's)."""
         channel = channel or self.incident_channel or self.sb.general
+        self.tick()
         self.line(f"{self.name(user)} types: /incident {text}", prefix="»")
         before = len(self.sb.fake.responses)
         reply = self.sb.sim.command(text, user=user, channel=channel)
@@ -48,9 +59,22 @@ class Demo:
             thread_ts: str | None = None) -> dict[str, Any]:
         """``user`` posts a message; Slack delivers it to the bot as a ``message`` event."""
         channel = channel or self.incident_channel or self.sb.general
+        self.tick()
         message = self.sb.fake.user_message(channel, user, text, thread_ts=thread_ts)
         self.sb.sim.message(message, channel)
         return message
+
+    def tick(self) -> None:
+        """Move the story's clock on by one ``STEP`` (it stands still otherwise)."""
+        clock = self.sb.deps.clock
+        if isinstance(clock, FixedClock):
+            clock.advance(seconds=STEP.total_seconds())
+
+    def jump(self, when: dt.datetime) -> None:
+        """Move the story's clock to ``when`` (days later, for reminders)."""
+        clock = self.sb.deps.clock
+        if isinstance(clock, FixedClock):
+            clock.set(when)
 
     def settle(self, quiet: float = 0.3, limit: float = 10.0) -> None:
         """Wait until the bot stops calling Slack (its work runs after the ack)."""
@@ -163,7 +187,7 @@ def act_run(demo: Demo) -> None:
     demo.command("U0LEAD", "started -25m")
     demo.command("U0ALICE", "status identified")
     demo.command("U0ALICE", "impact 30% of checkouts fail with a 502 <!channel>")
-    demo.command("U0LEAD", "cause Connection pool exhausted after the 14:02 deploy")
+    demo.command("U0LEAD", "cause Connection pool exhausted after the 09:02 deploy")
     demo.command("U0LEAD", "lead <@U0ALICE|alice>")
     demo.command("U0ALICE", "resolve Rolled back the deploy and raised the pool limit")
     demo.command("U0ALICE", "stauts monitoring")
@@ -190,10 +214,10 @@ def act_timeline(demo: Demo) -> None:
         for note in sb.fake.ephemerals[seen:]:
             demo.private(note["user"], note["text"])
 
-    alert = demo.say("U0ALICE", "502s began right after the 14:02 deploy, see "
+    alert = demo.say("U0ALICE", "502s began right after the 09:02 deploy, see "
                                 "<https://grafana.example/d/checkout|the checkout dashboard>")
     demo.say("U0BOB", "anyone up for lunch after this?")
-    rollback = demo.say("U0LEAD", "Rolling back the 14:02 deploy now")
+    rollback = demo.say("U0LEAD", "Rolling back the 09:02 deploy now")
     done = demo.say("U0ALICE", "rollback done, <@U0LEAD>: error rate back to 0.1%",
                     thread_ts=rollback["ts"])
     demo.show_channel(channel)
@@ -246,11 +270,8 @@ def _press(demo: Demo, user: str, label: str) -> None:
 
 
 def act_tasks(demo: Demo) -> None:
-    import datetime as dt
-
     from sqlalchemy import select
 
-    from bot.core.clock import FixedClock
     from bot.core.reminders import local_midnight, next_slot
     from bot.task_flows import run_reminders
     from storage.models import Task
@@ -276,21 +297,18 @@ def act_tasks(demo: Demo) -> None:
     demo.heading(f"{local:%A} {local.day} {local:%b, %H:%M} in Auckland: a reminder pass")
     demo.line(f"(the clock is moved to {later:%Y-%m-%d %H:%M} UTC; in `serve` a pass runs "
               f"every {sb.settings.reminder_poll_seconds} s)")
-    real_clock, sb.deps.clock = sb.deps.clock, FixedClock(later)
-    try:
-        report = run_reminders(sb.deps, sb.app.client)
-        demo.line(f"pass: {report}")
-        _show_dm(demo, "U0BOB", only_last=True)
-        demo.show_channel(demo.incident_channel)
-        sb.deps.clock.advance(minutes=3)  # type: ignore[attr-defined]
-        _press(demo, "U0BOB", "Snooze a day")
-        _show_dm(demo, "U0BOB", only_last=True, note=" (updated in place)")
-        _press(demo, "U0BOB", "Done")
-        _show_dm(demo, "U0BOB", only_last=True, note=" (updated in place)")
-        demo.show_channel(demo.incident_channel)
-        demo.command("U0BOB", "mytasks", channel=demo.sb.general)
-    finally:
-        sb.deps.clock = real_clock
+    demo.jump(later)
+    report = run_reminders(sb.deps, sb.app.client)
+    demo.line(f"pass: {report}")
+    _show_dm(demo, "U0BOB", only_last=True)
+    demo.show_channel(demo.incident_channel)
+    demo.jump(later + dt.timedelta(minutes=3))
+    _press(demo, "U0BOB", "Snooze a day")
+    _show_dm(demo, "U0BOB", only_last=True, note=" (updated in place)")
+    _press(demo, "U0BOB", "Done")
+    _show_dm(demo, "U0BOB", only_last=True, note=" (updated in place)")
+    demo.show_channel(demo.incident_channel)
+    demo.command("U0BOB", "mytasks", channel=demo.sb.general)
 
 
 #: The story, in order. Later capabilities append their acts.
@@ -305,7 +323,7 @@ def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:
         url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
         print("Sitrep demo: a fake Slack and the real bot on loopback, database "
               f"{url.split('://')[0]}.", file=out)
-        with Sandbox(url) as sb:
+        with Sandbox(url, clock=FixedClock(STORY_START), seed=2026) as sb:
             demo = Demo(sb, out)
             for act in ACTS:
                 act(demo)

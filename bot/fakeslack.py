@@ -325,8 +325,13 @@ class FakeSlack:
         bot_token: str = "xoxb-fake",
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
     ) -> None:
         self.team_id = team_id
+        # Wall-clock seconds for message ``ts`` and object timestamps; the demo and tests can
+        # give the sandbox's injectable clock so what the fake stamps follows the story's time.
+        self.now = clock
         self.team_name = "Sitrep Demo"
         self.team_domain = "fake"
         self.bot_user_id = bot_user_id
@@ -352,7 +357,7 @@ class FakeSlack:
         self.ephemerals: list[dict] = []
 
         self._lock = threading.RLock()
-        self._rng = random.Random()
+        self._rng = random.Random(seed)  # a seed makes ids repeatable (the demo)
         self._ids: set[str] = set()
         self._last_ts = 0
         self._members: dict[str, list[str]] = {}
@@ -539,7 +544,7 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         with self._lock:
-            self._last_ts = max(int(time.time() * 1_000_000), self._last_ts + 1)
+            self._last_ts = max(int(self.now() * 1_000_000), self._last_ts + 1)
             seconds, micros = divmod(self._last_ts, 1_000_000)
             return f"{seconds}.{micros:06d}"
 
@@ -606,7 +611,7 @@ class FakeSlack:
             "is_ultra_restricted": False,
             "is_bot": is_bot,
             "is_app_user": False,
-            "updated": int(time.time()),
+            "updated": int(self.now()),
             "is_email_confirmed": bool(email),
         }
         with self._lock:
@@ -627,7 +632,7 @@ class FakeSlack:
             return self._create_channel(name, is_private, creator, members)["id"]
 
     def _channel_dict(self, cid: str, name: str, is_private: bool, creator: str) -> dict:
-        now = int(time.time())
+        now = int(self.now())
         empty = {"value": "", "creator": "", "last_set": 0}
         return {
             "id": cid,
@@ -699,7 +704,7 @@ class FakeSlack:
         if key in self._dms:
             return self._dms[key], True
         if len(others) == 1:
-            now = int(time.time())
+            now = int(self.now())
             channel: dict[str, Any] = {
                 "id": self._new_id("D"),
                 "created": now,
@@ -1495,7 +1500,7 @@ class FakeSlack:
         self.channels[cid][field] = {
             "value": value,
             "creator": self.bot_user_id,
-            "last_set": int(time.time()),
+            "last_set": int(self.now()),
         }
         return {"ok": True, "channel": self._conversation(cid)}
 
@@ -1609,7 +1614,7 @@ class FakeSlack:
         return {
             "ok": True,
             "members": copy.deepcopy(page),
-            "cache_ts": int(time.time()),
+            "cache_ts": int(self.now()),
             "response_metadata": {"next_cursor": cursor},
         }
 
@@ -1669,7 +1674,7 @@ class FakeSlack:
         stored.update(copy.deepcopy(view))
         stored.update(
             id=vid,
-            hash=f"{int(time.time())}.{self._rng.getrandbits(32):08x}",
+            hash=f"{int(self.now())}.{self._rng.getrandbits(32):08x}",
             root_view_id=root or vid,
             previous_view_id=previous,
             app_id=self.app_id,
@@ -1740,7 +1745,7 @@ class FakeSlack:
     def _file_object(
         self, fid: str, name: str, title: str, size: int, user: str | None = None
     ) -> dict[str, Any]:
-        now = int(time.time())
+        now = int(self.now())
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         owner = user or self.bot_user_id
         private = f"{self.base}/files/{fid}/{name}" if self._server else f"/files/{fid}/{name}"

@@ -35,13 +35,18 @@ class Sandbox:
     """Start with ``with Sandbox(database_url) as sb:``; ``sb.sim`` sends, ``sb.fake`` records."""
 
     def __init__(self, database_url: str, *, clock: Clock | None = None,
-                 migrate: bool = True, **settings: Any) -> None:
-        self.fake = FakeSlack(bot_token=BOT_TOKEN)
-        self._database_url = database_url
+                 migrate: bool = True, seed: int | None = None, **settings: Any) -> None:
         self._clock = clock or SystemClock()
+        self.fake = FakeSlack(bot_token=BOT_TOKEN, clock=self._now, seed=seed)
+        self._database_url = database_url
         self._migrate = migrate
         self._overrides = settings
         self.server: Server | None = None
+
+    def _now(self) -> float:
+        """The bot's clock in epoch seconds, so the fake stamps messages in the same time."""
+        deps = getattr(self, "deps", None)
+        return (deps.clock if deps is not None else self._clock).now().timestamp()
 
     def start(self) -> Sandbox:
         self.fake.start()

@@ -43,7 +43,14 @@ class SlackSimulator:
         self.team_id = team_id
         self.app_id = app_id
         self.bot_user_id = bot_user_id
-        self.fake = fake  # a FakeSlack, for response_url values
+        self.fake = fake  # a FakeSlack, for response_url values and the story's clock
+
+    def _now(self) -> float:
+        """Seconds for payload times: the fake's clock when there is one.
+
+        Only the request signature's timestamp is always real time, as Bolt checks it.
+        """
+        return self.fake.now() if self.fake is not None else time.time()
 
     # -- transport -----------------------------------------------------------------------
     def send(self, body: str, content_type: str, *, timestamp: int | None = None,
@@ -105,7 +112,7 @@ class SlackSimulator:
             "event": event,
             "type": "event_callback",
             "event_id": event_id,
-            "event_time": int(time.time()),
+            "event_time": int(self._now()),
             "authorizations": [{"enterprise_id": None, "team_id": self.team_id,
                                 "user_id": self.bot_user_id, "is_bot": True,
                                 "is_enterprise_install": False}],
@@ -128,7 +135,7 @@ class SlackSimulator:
         return self.event({
             "type": kind, "user": user, "reaction": reaction, "item_user": item_user,
             "item": {"type": "message", "channel": channel, "ts": ts},
-            "event_ts": f"{time.time():.6f}",
+            "event_ts": f"{self._now():.6f}",
         }, **kw)
 
     def message(self, message: dict[str, Any], channel: str, **kw: Any) -> Reply:
@@ -141,7 +148,7 @@ class SlackSimulator:
                         **kw: Any) -> Reply:
         """A ``message_changed`` event: ``message`` (e.g. ``FakeSlack.edit_message``) replaced
         ``previous`` (as Slack sends it, the edit's own ``ts`` is the event's)."""
-        edit_ts = (message.get("edited") or {}).get("ts") or f"{time.time():.6f}"
+        edit_ts = (message.get("edited") or {}).get("ts") or f"{self._now():.6f}"
         return self.event({
             "type": "message", "subtype": "message_changed", "hidden": True,
             "channel": channel, "channel_type": "channel", "ts": edit_ts, "event_ts": edit_ts,
@@ -151,7 +158,7 @@ class SlackSimulator:
 
     def message_deleted(self, previous: dict[str, Any], channel: str, **kw: Any) -> Reply:
         """A ``message_deleted`` event for ``previous`` (``deleted_ts`` is its ``ts``)."""
-        now = f"{time.time():.6f}"
+        now = f"{self._now():.6f}"
         return self.event({
             "type": "message", "subtype": "message_deleted", "hidden": True,
             "channel": channel, "channel_type": "channel", "ts": now, "event_ts": now,
@@ -199,7 +206,7 @@ class SlackSimulator:
             "enterprise": None, "is_enterprise_install": False,
             "response_url": self._response_url(),
             "actions": [{"type": "button", "block_id": action.get("block_id", "actions"),
-                         "action_ts": f"{time.time():.6f}", **action}],
+                         "action_ts": f"{self._now():.6f}", **action}],
         }
         if channel:
             payload["channel"] = {"id": channel, "name": channel.lower()}
@@ -213,7 +220,7 @@ class SlackSimulator:
         n = next(_ids)
         return self.interaction({
             "type": "message_action", "token": "verification-token-unused",
-            "action_ts": f"{time.time():.6f}", "team": {"id": self.team_id,
+            "action_ts": f"{self._now():.6f}", "team": {"id": self.team_id,
                                                         "domain": "sitrep-demo"},
             "user": self._user(user), "channel": {"id": channel, "name": channel.lower()},
             "is_enterprise_install": False, "enterprise": None, "callback_id": callback_id,

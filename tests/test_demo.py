@@ -19,3 +19,12 @@ def test_demo_plays_every_act_and_ends_on_the_postmortem() -> None:
     assert text.rstrip().splitlines()[-1].startswith("Done:")
     assert "Traceback" not in text
     assert text.count("<!channel>") == 1  # as typed; everything Sitrep posted is inert
+
+
+def test_demo_tells_the_same_story_whatever_day_it_runs() -> None:
+    """The story has its own date: the transcript names it, never today's."""
+    first, second = io.StringIO(), io.StringIO()
+    assert run_demo(out=first) == 0 and run_demo(out=second) == 0
+    assert first.getvalue() == second.getvalue()
+    assert "*Started*: 2026-03-11 09:31 UTC" in first.getvalue()
+    assert "Monday 16 Mar, 09:00 in Auckland: a reminder pass" in first.getvalue()
