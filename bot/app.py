@@ -9,13 +9,17 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners import command, incident, postmortem, tasks, timeline
-from bot.slack import make_client
+from bot.incidents import slack as incidents
+from bot.postmortem import slack as postmortem
+from bot.slack import router
+from bot.slack.client import make_client
+from bot.tasks import slack as tasks
+from bot.timeline import slack as timeline
 
 log = logging.getLogger(__name__)
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
-LISTENERS = [command, incident, timeline, tasks, postmortem]
+LISTENERS = [router, incidents, timeline, tasks, postmortem]
 
 
 def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool = True,

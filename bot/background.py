@@ -13,15 +13,15 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
-from bot import task_flows
 from bot.deps import Deps
+from bot.tasks import notify
 from storage import events
 
 log = logging.getLogger(__name__)
 
 #: Extra periodic jobs from feature modules: (name, seconds(settings), run(deps, client)).
 JOBS: list[tuple[str, Callable[[Deps], int], Callable[[Deps, WebClient], object]]] = []
-JOBS.append(("task_reminders", task_flows.poll_seconds, task_flows.run_reminders))
+JOBS.append(("task_reminders", notify.poll_seconds, notify.run_reminders))
 
 PROCESSED_EVENT_RETENTION = dt.timedelta(days=3)
 

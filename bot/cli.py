@@ -8,17 +8,17 @@ import signal
 import sys
 from collections.abc import Callable
 
+from bot.postmortem import cli as postmortem_cli
 from bot.settings import Settings, SettingsError, load
+from bot.tasks import cli as tasks_cli
 
 log = logging.getLogger("sitrep")
 
-#: Extra subcommands contributed by feature modules: name → (help, add_arguments, run).
-EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
-                                Callable[[Settings, argparse.Namespace], int]]] = {}
-
-
-#: Modules that add to ``EXTRA_COMMANDS`` when imported.
-CLI_MODULES: list[str] = ["bot.postmortem_cli", "bot.remind_cli"]
+Command = tuple[str, str, Callable[[argparse.ArgumentParser], None],
+                Callable[[Settings, argparse.Namespace], int]]
+#: Subcommands that features own: (name, help, add_arguments, run), each in its feature's
+#: ``cli.py``.
+FEATURE_COMMANDS: list[Command] = [postmortem_cli.COMMAND, tasks_cli.COMMAND]
 
 
 def _logging(level: str) -> None:
@@ -86,7 +86,7 @@ def cmd_socket(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.sandbox.demo import run_demo
 
     return run_demo(database_url=args.database_url)
 
@@ -100,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="zero-config demo against a local fake Slack")
     demo.add_argument("--database-url", default=None,
                       help="database for the demo (default: a fresh temporary SQLite file)")
-    _load_extra_commands()
-    for name, (help_text, add_args, _) in EXTRA_COMMANDS.items():
+    for name, help_text, add_args, _ in FEATURE_COMMANDS:
         add_args(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
 
@@ -115,21 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _logging(settings.log_level)
     commands = {"serve": cmd_serve, "socket": cmd_socket, "migrate": cmd_migrate}
-    commands.update({name: spec[2] for name, spec in EXTRA_COMMANDS.items()})
+    commands.update({name: run for name, _, _, run in FEATURE_COMMANDS})
     run = commands[args.command]
     try:
         return run(settings, args)
     except SettingsError as exc:
         print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
         return 2
-
-
-def _load_extra_commands() -> None:
-    """Import feature modules that contribute CLI commands (they fill ``EXTRA_COMMANDS``)."""
-    import importlib
-
-    for module in CLI_MODULES:
-        importlib.import_module(module)
 
 
 if __name__ == "__main__":

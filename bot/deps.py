@@ -6,14 +6,11 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from bot.core.clock import Clock, SystemClock
+from bot.common.clock import Clock, SystemClock
 from bot.settings import Settings
+from bot.slack.people import People
 from storage.db import Database
-
-if TYPE_CHECKING:
-    from bot.people import People
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +25,6 @@ class Deps:
     after_ack: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
-        from bot.people import People
-
         self.people = People(self)
         self.after_ack = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-work")
 

@@ -141,7 +141,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"TEMPLATES_DIR {templates!r} is not a directory")
 
     cron = env.get("REMINDER_CRON", "").strip() or Settings.reminder_cron
-    from bot.core.reminders import cron_error
+    from bot.tasks.reminders import cron_error
 
     if problem := cron_error(cron):
         raise SettingsError(f"REMINDER_CRON must be a five-field crontab line like "

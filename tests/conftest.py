@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.core.clock import FixedClock
-from bot.sandbox import Sandbox
+from bot.common.clock import FixedClock
+from bot.sandbox.sandbox import Sandbox
 from storage.db import Database
 from storage.models import Base
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from bot.app import LISTENERS  # noqa: F401  (imports every listener module)
-from bot.commands import COMMAND
+from bot.slack.commands import COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())

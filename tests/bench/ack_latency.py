@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from slack_sdk import WebClient
 
-from bot.simulator import SlackSimulator
+from bot.sandbox.simulator import SlackSimulator
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "500"))
 WARMUP = 20
@@ -126,7 +126,7 @@ def measure(database_url: str) -> list[tuple[str, float, str]]:
     rows: list[tuple[str, float, str]] = []
     fake_port = _free_port()
     fake_url = f"http://127.0.0.1:{fake_port}/api/"
-    fake_args = [sys.executable, "-m", "bot.fakeslack", "--port", str(fake_port),
+    fake_args = [sys.executable, "-m", "bot.sandbox.fakeslack", "--port", str(fake_port),
                  "--user", "U0LEAD:lee", "--channel", "general"]
     with process(fake_args, dict(os.environ), fake_url + "api.test"):
         slack = WebClient(token="xoxb-fake", base_url=fake_url)

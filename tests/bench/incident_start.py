@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bot.sandbox import Sandbox
+from bot.sandbox.sandbox import Sandbox
 
 RUNS = 100
 

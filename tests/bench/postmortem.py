@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
 
-from bot.core import postmortem
-from bot.core.templates import Templates
-from bot.sandbox import Sandbox
+from bot.postmortem import compile as postmortem
+from bot.postmortem.templates import Templates
+from bot.sandbox.sandbox import Sandbox
 from storage.models import Incident
-from tests.postmortem_fixtures import add_bulk
+from tests.postmortem.fixtures import add_bulk
 
 ENTRIES = 10_000
 TASKS = 500

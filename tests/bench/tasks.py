@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import delete, update
 
-from bot.core.clock import FixedClock
-from bot.core.reminders import Policy, next_reminder
+from bot.common.clock import FixedClock
 from bot.deps import Deps
-from bot.sandbox import Sandbox
-from bot.slack import make_client
-from bot.task_flows import run_reminders
+from bot.sandbox.sandbox import Sandbox
+from bot.slack.client import make_client
+from bot.tasks.notify import run_reminders
+from bot.tasks.reminders import Policy, next_reminder
 from storage import incidents as incident_repo
 from storage import tasks as repo
 from storage.db import Database

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.sandbox import Sandbox
+from bot.sandbox.sandbox import Sandbox
 from storage.models import TimelineEntry
 
 SEQUENTIAL = 300

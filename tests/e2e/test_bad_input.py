@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.sandbox import Sandbox
+from bot.sandbox.sandbox import Sandbox
 from storage.models import Incident, Task, TimelineEntry
 
 

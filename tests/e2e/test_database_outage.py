@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.sandbox import Sandbox
+from bot.sandbox.sandbox import Sandbox
 from storage import incidents
 from storage.db import PoolSettings
 from tests.support.tcpproxy import TcpProxy

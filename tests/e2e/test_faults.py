@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from bot.core.clock import FixedClock
-from bot.sandbox import Sandbox
+from bot.common.clock import FixedClock
+from bot.sandbox.sandbox import Sandbox
 from storage.db import PoolSettings
 from storage.models import Incident, TimelineEntry
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.core.clock import FixedClock
-from bot.sandbox import Sandbox
+from bot.common.clock import FixedClock
+from bot.sandbox.sandbox import Sandbox
 from storage.db import PoolSettings
 from storage.models import Incident, TimelineEntry
 

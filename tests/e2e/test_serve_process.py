@@ -11,8 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bot.fakeslack import FakeSlack
-from bot.simulator import SlackSimulator
+from bot.sandbox.fakeslack import FakeSlack
+from bot.sandbox.simulator import SlackSimulator
 
 SECRET = "serve-test-secret"
 

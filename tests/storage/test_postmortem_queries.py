@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 
-from bot.core import postmortem
-from bot.core.text import mentioned_users
+from bot.common.text import mentioned_users
+from bot.postmortem import compile as postmortem
 from storage import postmortem as repo
 from storage import timeline
 from storage.db import Database
-from tests.postmortem_fixtures import NOW, at, seed_large, seed_realistic
+from tests.postmortem.fixtures import NOW, at, seed_large, seed_realistic
 
 MAX_STATEMENTS = 6  # five SELECTs (+ SQLite's BEGIN IMMEDIATE)
 

@@ -1,0 +1,108 @@
+"""Slack-side orchestration around the incident core: channel, card, announcements."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.incidents import blocks
+from bot.incidents import rules as incidents
+from bot.slack.client import error_code, join_and_post
+from storage.models import Incident
+
+log = logging.getLogger(__name__)
+MAX_NAME_ATTEMPTS = 10
+
+
+def open_incident(
+    deps: Deps, client: WebClient, *, team_id: str, user_id: str, title: str, severity: str,
+    description: str | None = None, origin_channel_id: str | None = None,
+    respond: Callable[..., Any] | None = None,
+) -> Incident:
+    """Store the incident, then set up its channel, card and announcements.
+
+    The incident is stored first: if Slack fails afterwards, nothing is lost and the
+    person is told what did not happen.
+    """
+    incident = incidents.open_incident(
+        deps.db, deps.clock, team_id=team_id, user_id=user_id, title=title,
+        severity=severity, description=description, origin_channel_id=origin_channel_id,
+    )
+    try:
+        channel_id, name = create_channel(deps, client, incident)
+    except SlackApiError as exc:
+        log.warning("could not create channel for %s: %s", incident.ref, error_code(exc))
+        if respond:
+            respond(f":warning: {incident.ref} is recorded, but Slack refused to create its "
+                    f"channel (`{error_code(exc)}`). Try `/incident list` in a moment, or "
+                    "ask an admin to check Sitrep's permissions.")
+        return incident
+    incidents.attach_channel(deps.db, incident.id, channel_id, name)
+    incident.channel_id, incident.channel_name = channel_id, name
+    try:
+        client.conversations_invite(channel=channel_id, users=user_id)
+    except SlackApiError as exc:
+        if error_code(exc) not in ("already_in_channel", "cant_invite_self"):
+            log.warning("invite to %s failed: %s", name, error_code(exc))
+    post_card(deps, client, incident)
+    announce(deps, client, incident, respond)
+    return incident
+
+
+def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[str, str]:
+    """Create ``<prefix>-<n>-<slug>``, adding ``-2``, ``-3`` … while the name is taken."""
+    prefix = deps.settings.channel_prefix
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        name = incidents.channel_name(prefix, incident.number, incident.title, attempt)
+        try:
+            resp = client.conversations_create(name=name, is_private=False)
+        except SlackApiError as exc:
+            if error_code(exc) == "name_taken" and attempt + 1 < MAX_NAME_ATTEMPTS:
+                continue
+            raise
+        channel = resp["channel"]
+        return channel["id"], channel["name"]
+    raise AssertionError("unreachable")
+
+
+def post_card(deps: Deps, client: WebClient, incident: Incident) -> None:
+    """Post and pin the incident card in its channel."""
+    text, card = blocks.incident_card(incident, deps.settings.timezone)
+    resp = client.chat_postMessage(channel=incident.channel_id, text=text, blocks=card)
+    incidents.set_card(deps.db, incident.id, resp["ts"])
+    incident.card_ts = resp["ts"]
+    try:
+        client.pins_add(channel=incident.channel_id, timestamp=resp["ts"])
+    except SlackApiError as exc:
+        log.warning("pinning the card of %s failed: %s", incident.ref, error_code(exc))
+
+
+def announce(deps: Deps, client: WebClient, incident: Incident,
+             respond: Callable[..., Any] | None) -> None:
+    """Say it where the command was typed, and in ``ANNOUNCE_CHANNEL`` when set."""
+    text = blocks.announcement(incident)
+    if respond and incident.origin_channel_id != incident.channel_id:
+        respond(text=text, response_type="in_channel")
+    target = deps.settings.announce_channel
+    if target and target not in (incident.origin_channel_id, incident.channel_id):
+        try:
+            join_and_post(client, target.lstrip("#"), text=text)
+        except SlackApiError as exc:
+            log.warning("announcing %s in %s failed: %s", incident.ref, target, error_code(exc))
+
+
+def refresh_card(deps: Deps, client: WebClient, incident: Incident) -> None:
+    """Re-render the pinned card after a change (a failure is logged, never raised)."""
+    if not (incident.channel_id and incident.card_ts):
+        return
+    text, card = blocks.incident_card(incident, deps.settings.timezone)
+    try:
+        client.chat_update(channel=incident.channel_id, ts=incident.card_ts, text=text,
+                           blocks=card)
+    except SlackApiError as exc:
+        log.warning("updating the card of %s failed: %s", incident.ref, error_code(exc))

@@ -1,0 +1,305 @@
+"""Incidents: open one, change its status, severity, lead and recorded facts.
+
+Every change is one transaction that updates the row and appends an ``event`` entry to the
+timeline with its actor and time, so the timeline and postmortem can show it later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.common import text as slacktext
+from bot.common.clock import Clock
+from bot.common.errors import NotFound, UserError
+from bot.common.timeparse import format_time
+from storage import incidents as repo
+from storage import timeline
+from storage.db import Database
+from storage.models import Incident
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
+OPEN_STATUSES = repo.OPEN_STATUSES
+DEFAULT_SEVERITY = "sev3"
+TITLE_LIMIT = 150
+FIELD_LIMIT = 3000
+
+#: Subcommand name → (column, label) for the free-text facts of an incident.
+FACTS = {
+    "summary": ("summary", "Summary"),
+    "impact": ("impact", "Impact"),
+    "cause": ("root_cause", "Root cause"),
+    "resolution": ("resolution", "Resolution"),
+    "detection": ("detection", "Detection"),
+    "escalation": ("escalation", "Escalation"),
+    "misleading": ("misleading", "Misleading paths"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of a change: the incident after it, and whether anything changed."""
+
+    incident: Incident
+    changed: bool
+    message: str
+
+
+def normalize_severity(value: str) -> str:
+    """``SEV1``, ``sev1``, ``1``, ``s1`` → ``sev1``; anything else is a ``UserError``."""
+    v = value.strip().lower()
+    if re.fullmatch(r"(sev|s)?[1-4]", v):
+        return "sev" + v[-1]
+    raise UserError(f"`{value}` is not a severity. Use one of {', '.join(SEVERITIES)}.")
+
+
+def normalize_status(value: str) -> str:
+    v = value.strip().lower()
+    for status in STATUSES:
+        if v and status.startswith(v):
+            return status
+    raise UserError(f"`{value}` is not a status. Use one of {', '.join(STATUSES)}.")
+
+
+def clean_title(title: str) -> str:
+    cleaned = slacktext.clean(title.replace("\n", " "))
+    if not cleaned:
+        raise UserError("An incident needs a title, e.g. `/incident start Login failures`.")
+    if len(cleaned) > TITLE_LIMIT:
+        raise UserError(f"That title is {len(cleaned)} characters; keep it under {TITLE_LIMIT}.")
+    return cleaned
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII words joined by ``-`` (accents folded, everything else dropped)."""
+    folded = unicodedata.normalize("NFKD", slacktext.readable(text)).encode("ascii", "ignore")
+    return re.sub(r"[^a-z0-9]+", "-", folded.decode().lower()).strip("-")
+
+
+def channel_name(prefix: str, number: int, title: str, attempt: int = 0, limit: int = 80) -> str:
+    """``inc-42-login-failures`` (``-2``, ``-3`` … on retries), a valid Slack name ≤ ``limit``."""
+    head = f"{slugify(prefix) or 'inc'}-{number}"
+    suffix = f"-{attempt + 1}" if attempt else ""
+    slug = slugify(title)[: max(0, limit - len(head) - len(suffix) - 1)].strip("-")
+    return f"{head}-{slug}{suffix}" if slug else f"{head}{suffix}"
+
+
+def open_incident(
+    db: Database, clock: Clock, *, team_id: str, user_id: str, title: str,
+    severity: str = DEFAULT_SEVERITY, description: str | None = None,
+    origin_channel_id: str | None = None,
+) -> Incident:
+    """Store a new incident led by the person who opened it."""
+    now = clock.now()
+    title = clean_title(title)
+    severity = normalize_severity(severity)
+    description = slacktext.clean(description, FIELD_LIMIT) if description else None
+    with db.session() as s:
+        incident = repo.create(
+            s, team_id=team_id, now=now, title=title, severity=severity,
+            status="investigating", lead_user_id=user_id, created_by=user_id,
+            started_at=now, description=description or None, summary=description or None,
+            origin_channel_id=origin_channel_id,
+        )
+        timeline.add_event(
+            s, incident_id=incident.id, event_type="opened", actor=user_id, now=now,
+            text=f"Incident opened by <@{user_id}> ({severity}): {title}",
+        )
+    return incident
+
+
+def attach_channel(db: Database, incident_id: int, channel_id: str, name: str) -> None:
+    with db.session() as s:
+        inc = _require(repo.get(s, incident_id, for_update=True))
+        inc.channel_id, inc.channel_name = channel_id, name
+
+
+def set_card(db: Database, incident_id: int, card_ts: str) -> None:
+    with db.session() as s:
+        _require(repo.get(s, incident_id, for_update=True)).card_ts = card_ts
+
+
+def for_channel(db: Database, channel_id: str) -> Incident | None:
+    with db.session() as s:
+        return repo.by_channel(s, channel_id)
+
+
+def get(db: Database, incident_id: int) -> Incident:
+    with db.session() as s:
+        return _require(repo.get(s, incident_id))
+
+
+def by_ref(db: Database, team_id: str, ref: str) -> Incident:
+    """Find ``INC-42`` / ``42`` in this workspace."""
+    m = re.fullmatch(r"(?:inc-?)?(\d+)", ref.strip().lower())
+    if not m:
+        raise UserError(f"`{ref}` is not an incident number like `INC-42`.")
+    with db.session() as s:
+        inc = repo.by_number(s, team_id, int(m.group(1)))
+    if inc is None:
+        raise NotFound(f"There is no incident INC-{m.group(1)} in this workspace.")
+    return inc
+
+
+def list_open(db: Database, team_id: str) -> Sequence[Incident]:
+    with db.session() as s:
+        return repo.list_open(s, team_id)
+
+
+def _require(incident: Incident | None) -> Incident:
+    if incident is None:
+        raise NotFound("That incident no longer exists.")
+    return incident
+
+
+def _change(db: Database, clock: Clock, incident_id: int, actor: str, apply) -> Change:  # type: ignore[no-untyped-def]
+    """Run ``apply(session, incident, now) -> (event_type, text, data) | str`` in one unit.
+
+    ``apply`` returns a string (a "nothing to do" message) or the event to record.
+    """
+    now = clock.now()
+    with db.session() as s:
+        inc = _require(repo.get(s, incident_id, for_update=True))
+        outcome = apply(inc, now)
+        if isinstance(outcome, str):
+            return Change(inc, False, outcome)
+        event_type, message, data = outcome
+        inc.updated_at = now
+        timeline.add_event(
+            s, incident_id=inc.id, event_type=event_type, actor=actor, now=now,
+            text=message, data=data,
+        )
+        s.flush()
+        return Change(inc, True, message)
+
+
+def set_status(db: Database, clock: Clock, incident_id: int, actor: str, status: str,
+               resolution: str | None = None) -> Change:
+    """Move to ``status``; resolving stamps the end time unless one was set by hand."""
+    status = normalize_status(status)
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if status == inc.status and not resolution:
+            return f"{inc.ref} is already *{status}*."
+        previous = inc.status
+        if resolution:
+            inc.resolution = slacktext.clean(resolution, FIELD_LIMIT)
+        if status == "resolved" and not inc.ended_at_set:
+            inc.ended_at = now
+        if previous == "resolved" and status != "resolved":
+            return _reopen_effect(inc, now, status)
+        inc.status = status
+        if status == "resolved":
+            return "resolved", "Incident resolved", {"from": previous}
+        return "status", f"Status changed from {previous} to {status}", {
+            "from": previous, "to": status,
+        }
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def _reopen_effect(inc: Incident, now: dt.datetime, status: str = "investigating"):  # type: ignore[no-untyped-def]
+    inc.status = status
+    if not inc.ended_at_set:
+        inc.ended_at = None
+    return "reopened", f"Reopened ({status})", {"to": status}
+
+
+def resolve(db: Database, clock: Clock, incident_id: int, actor: str,
+            resolution: str | None = None) -> Change:
+    return set_status(db, clock, incident_id, actor, "resolved", resolution or None)
+
+
+def reopen(db: Database, clock: Clock, incident_id: int, actor: str) -> Change:
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if inc.status != "resolved":
+            return f"{inc.ref} is still open (*{inc.status}*); nothing to reopen."
+        return _reopen_effect(inc, now)
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def set_severity(db: Database, clock: Clock, incident_id: int, actor: str, value: str) -> Change:
+    severity = normalize_severity(value)
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if inc.severity == severity:
+            return f"{inc.ref} is already *{severity}*."
+        previous, inc.severity = inc.severity, severity
+        return "severity", f"Severity changed from {previous} to {severity}", {
+            "from": previous, "to": severity,
+        }
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def set_lead(db: Database, clock: Clock, incident_id: int, actor: str, lead_user_id: str) -> Change:
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if inc.lead_user_id == lead_user_id:
+            return f"<@{lead_user_id}> already leads {inc.ref}."
+        previous, inc.lead_user_id = inc.lead_user_id, lead_user_id
+        return "lead", f"Lead changed to <@{lead_user_id}>", {
+            "from": previous, "to": lead_user_id,
+        }
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def set_fact(db: Database, clock: Clock, incident_id: int, actor: str, fact: str,
+             value: str) -> Change:
+    """Record one of ``FACTS`` (impact, root cause, …) as cleaned, inert text."""
+    column, label = FACTS[fact]
+    cleaned = slacktext.clean(value)
+    if not cleaned:
+        raise UserError(f"Say what the {label.lower()} is, e.g. `/incident {fact} <text>`.")
+    if len(cleaned) > FIELD_LIMIT:
+        raise UserError(f"That is {len(cleaned)} characters; keep it under {FIELD_LIMIT}.")
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if getattr(inc, column) == cleaned:
+            return f"{label} is already set to that."
+        setattr(inc, column, cleaned)
+        return fact, f"{label} recorded", {"field": column}
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def set_started(db: Database, clock: Clock, incident_id: int, actor: str, when: dt.datetime,
+                tz: ZoneInfo) -> Change:
+    """Correct when the impact began (often before anyone opened the incident)."""
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if when > now + dt.timedelta(minutes=5):
+            raise UserError("The start can't be in the future.")
+        if inc.ended_at and when >= inc.ended_at:
+            raise UserError(
+                f"The start must be before the end ({format_time(inc.ended_at, tz)})."
+            )
+        previous, inc.started_at = inc.started_at, when
+        return "started", f"Impact start set to {format_time(when, tz)}", {
+            "from": previous.isoformat(), "to": when.isoformat(),
+        }
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def set_ended(db: Database, clock: Clock, incident_id: int, actor: str, when: dt.datetime,
+              tz: ZoneInfo) -> Change:
+    """Record when the impact ended (it stays recorded when the incident is resolved)."""
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if when > now + dt.timedelta(minutes=5):
+            raise UserError("The end can't be in the future.")
+        if when <= inc.started_at:
+            raise UserError(
+                f"The end must be after the start ({format_time(inc.started_at, tz)})."
+            )
+        inc.ended_at, inc.ended_at_set = when, True
+        return "ended", f"Impact end set to {format_time(when, tz)}", {"to": when.isoformat()}
+
+    return _change(db, clock, incident_id, actor, apply)

@@ -1,0 +1,214 @@
+"""Incident subcommands: start, list, status, severity, lead, facts, times, resolve, reopen."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.common.errors import UserError
+from bot.common.text import escape
+from bot.common.timeparse import TIME_EXAMPLES, parse_time
+from bot.deps import Deps
+from bot.incidents import blocks
+from bot.incidents import channel as incident_channel
+from bot.incidents import rules as incidents
+from bot.incidents.rules import Change
+from bot.postmortem import slack as postmortem
+from bot.slack.client import join_and_post
+from bot.slack.commands import COMMAND, REGISTRY, Ctx, subcommand
+from bot.slack.router import guarded
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_start(args: str) -> tuple[str, str]:
+    """``"sev1 Login failures"`` → ``("sev1", "Login failures")``; severity is optional."""
+    head, _, rest = args.strip().partition(" ")
+    try:
+        return incidents.normalize_severity(head), rest.strip()
+    except UserError:
+        return incidents.DEFAULT_SEVERITY, args.strip()
+
+
+@subcommand("start", "start [sev1|sev2|sev3|sev4] <title>",
+            "Open an incident with its own channel (no title opens a form)",
+            needs_incident=False, order=1)
+def start(ctx: Ctx) -> str | None:
+    if not ctx.args.strip():
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=blocks.start_modal(ctx.channel_id))
+        return None
+    severity, title = parse_start(ctx.args)
+    if not title:
+        raise UserError(f"Give the incident a title too, e.g. `{COMMAND} start {severity} "
+                        "Login failures`.")
+    incident = incident_channel.open_incident(
+        ctx.deps, ctx.client, team_id=ctx.team_id, user_id=ctx.user_id, title=title,
+        severity=severity, origin_channel_id=ctx.channel_id, respond=ctx.respond,
+    )
+    if incident.channel_id == ctx.channel_id or not incident.channel_id:
+        return None
+    return f"{incident.ref} is open. I've added you to <#{incident.channel_id}> as lead."
+
+
+@subcommand("list", "list", "Open incidents in this workspace", needs_incident=False, order=2)
+def list_open(ctx: Ctx) -> str:
+    found = incidents.list_open(ctx.deps.db, ctx.team_id)
+    if not found:
+        return f"No open incidents. :tada: Start one with `{COMMAND} start <title>`."
+    lines = [blocks.incident_line(i, ctx.tz) for i in found]
+    return f"*{len(found)} open incident{'s' if len(found) != 1 else ''}:*\n" + "\n".join(lines)
+
+
+@subcommand("help", "help", "This list", needs_incident=False, order=3)
+def help_(ctx: Ctx) -> str:
+    return REGISTRY.help_text()
+
+
+def _apply(ctx: Ctx, change: Change) -> str | None:
+    """After a change: refresh the card and tell the channel; otherwise say why not."""
+    if not change.changed:
+        return change.message
+    incident_channel.refresh_card(ctx.deps, ctx.client, change.incident)
+    ctx.respond(text=f"<@{ctx.user_id}>: {change.message}.", response_type="in_channel")
+    if change.incident.status == "resolved" and ctx.require_incident().status != "resolved":
+        postmortem.prompt_after_resolve(ctx.deps, ctx.client, change.incident)
+    return None
+
+
+def _one_arg(ctx: Ctx, usage: str) -> str:
+    if not ctx.args.strip():
+        raise UserError(f"Usage: `{COMMAND} {usage}`")
+    return ctx.args.strip()
+
+
+@subcommand("status", "status investigating|identified|monitoring|resolved",
+            "Set the incident's status", order=10)
+def status(ctx: Ctx) -> str | None:
+    value = _one_arg(ctx, "status investigating|identified|monitoring|resolved")
+    inc = ctx.require_incident()
+    return _apply(ctx, incidents.set_status(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                            value))
+
+
+@subcommand("severity", "severity sev1|sev2|sev3|sev4", "Set the severity", aliases=("sev",),
+            order=11)
+def severity(ctx: Ctx) -> str | None:
+    value = _one_arg(ctx, "severity sev1|sev2|sev3|sev4")
+    inc = ctx.require_incident()
+    return _apply(ctx, incidents.set_severity(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                              value))
+
+
+@subcommand("lead", "lead @user", "Hand the lead to someone", order=12)
+def lead(ctx: Ctx) -> str | None:
+    match = _MENTION.match(ctx.args.strip())
+    if not match:
+        raise UserError(f"Mention the new lead, e.g. `{COMMAND} lead @alice`.")
+    if ctx.deps.people.get(ctx.client, match.group(1)).deleted:
+        raise UserError("I can't find that person in this workspace; mention someone active.")
+    inc = ctx.require_incident()
+    change = incidents.set_lead(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                match.group(1))
+    if change.changed and inc.channel_id:
+        ctx.client.conversations_invite(channel=inc.channel_id, users=match.group(1))
+    return _apply(ctx, change)
+
+
+def _fact_handler(fact: str):  # type: ignore[no-untyped-def]
+    def handler(ctx: Ctx) -> str | None:
+        inc = ctx.require_incident()
+        return _apply(ctx, incidents.set_fact(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                              fact, ctx.args))
+
+    return handler
+
+
+for _order, (_fact, _summary) in enumerate([
+    ("summary", "Record a short summary"),
+    ("impact", "Record the impact on users"),
+    ("cause", "Record the root cause"),
+    ("resolution", "Record how it was resolved"),
+    ("detection", "Record how it was detected"),
+    ("escalation", "Record how it was escalated"),
+    ("misleading", "Record a misleading path the team went down"),
+]):
+    subcommand(_fact, f"{_fact} <text>", _summary, order=20 + _order)(_fact_handler(_fact))
+
+
+@subcommand("started", "started <time>", f"When the impact began ({TIME_EXAMPLES})", order=30)
+def started(ctx: Ctx) -> str | None:
+    when = parse_time(_one_arg(ctx, "started <time>"), ctx.tz, ctx.deps.clock.now())
+    inc = ctx.require_incident()
+    return _apply(ctx, incidents.set_started(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                             when, ctx.tz))
+
+
+@subcommand("ended", "ended <time>", "When the impact ended", order=31)
+def ended(ctx: Ctx) -> str | None:
+    when = parse_time(_one_arg(ctx, "ended <time>"), ctx.tz, ctx.deps.clock.now())
+    inc = ctx.require_incident()
+    return _apply(ctx, incidents.set_ended(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                           when, ctx.tz))
+
+
+@subcommand("resolve", "resolve [<resolution>]", "Resolve now (records the end time)",
+            order=32)
+def resolve(ctx: Ctx) -> str | None:
+    inc = ctx.require_incident()
+    return _apply(ctx, incidents.resolve(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                         ctx.args.strip() or None))
+
+
+@subcommand("reopen", "reopen", "Reopen a resolved incident", order=33)
+def reopen(ctx: Ctx) -> str | None:
+    inc = ctx.require_incident()
+    return _apply(ctx, incidents.reopen(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id))
+
+
+def _input(view: dict[str, Any], block: str) -> Any:
+    value = view["state"]["values"].get(block, {}).get("value", {})
+    if value.get("type") == "static_select":
+        return (value.get("selected_option") or {}).get("value")
+    return value.get("value")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view("incident_start")
+    def on_start(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                 client: WebClient) -> None:
+        """A bad title is shown in the form; a good one closes it and the work follows."""
+        title = _input(view, "title") or ""
+        try:
+            incidents.clean_title(escape(title))
+        except UserError as exc:
+            ack(response_action="errors", errors={"title": exc.message[:150]})
+            return
+        ack()
+        deps.run_after_ack(run_start, body, view, client)
+
+    def run_start(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        user_id = body["user"]["id"]
+        origin = view.get("private_metadata") or None
+
+        def respond(text: str, response_type: str = "ephemeral", **_: Any) -> None:
+            if origin is None:
+                return
+            if response_type == "in_channel":
+                join_and_post(client, origin, text=text)
+            else:
+                client.chat_postEphemeral(channel=origin, user=user_id, text=text)
+
+        def work() -> str | None:
+            incident_channel.open_incident(
+                deps, client, team_id=body["team"]["id"], user_id=user_id,
+                title=escape(_input(view, "title") or ""),
+                severity=_input(view, "severity") or "sev3",
+                description=escape(_input(view, "description") or ""), origin_channel_id=origin,
+                respond=respond,
+            )
+            return None
+
+        guarded(respond, work)

@@ -1,1 +1,0 @@
-"""Bolt listeners: parse, call the core, render. One module per feature."""

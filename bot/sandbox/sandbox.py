@@ -1,0 +1,96 @@
+"""A whole Sitrep on loopback: fake Slack, database, the real Bolt app over HTTP, a simulator.
+
+The demo, the end-to-end tests and the benchmark all run on this, so what they exercise is
+what ``incident-bot serve`` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bot.app import build_app
+from bot.common.clock import Clock, SystemClock
+from bot.deps import Deps
+from bot.sandbox.fakeslack import FakeSlack
+from bot.sandbox.simulator import SlackSimulator
+from bot.server import Server
+from bot.settings import Settings
+from storage.db import Database
+
+SIGNING_SECRET = "sandbox-signing-secret"
+BOT_TOKEN = "xoxb-fake"
+
+#: People in the fake workspace: id → (name, real name, time zone, offset seconds).
+PEOPLE = {
+    "U0LEAD": ("lee", "Lee Lead", "Europe/Paris", 3600),
+    "U0ALICE": ("alice", "Alice Anders", "America/New_York", -18000),
+    "U0BOB": ("bob", "Bob Brown", "Pacific/Auckland", 46800),
+    "U0CARA": ("cara", "Cara Chen", "Pacific/Honolulu", -36000),
+}
+
+
+class Sandbox:
+    """Start with ``with Sandbox(database_url) as sb:``; ``sb.sim`` sends, ``sb.fake`` records."""
+
+    def __init__(self, database_url: str, *, clock: Clock | None = None,
+                 migrate: bool = True, seed: int | None = None, **settings: Any) -> None:
+        self._clock = clock or SystemClock()
+        self.fake = FakeSlack(bot_token=BOT_TOKEN, clock=self._now, seed=seed)
+        self._database_url = database_url
+        self._migrate = migrate
+        self._overrides = settings
+        self.server: Server | None = None
+
+    def _now(self) -> float:
+        """The bot's clock in epoch seconds, so the fake stamps messages in the same time."""
+        deps = getattr(self, "deps", None)
+        return (deps.clock if deps is not None else self._clock).now().timestamp()
+
+    def start(self) -> Sandbox:
+        self.fake.start()
+        for user_id, (name, real, tz, offset) in PEOPLE.items():
+            self.fake.add_user(user_id, name, real_name=real, display_name=name, tz=tz,
+                               tz_offset=offset)
+        self.general = self.fake.add_channel("general", members=list(PEOPLE))
+        self.settings = dataclasses.replace(
+            Settings(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+            api_url=self.fake.url, database_url=self._database_url, **self._overrides)
+        self.db = Database(self.settings.database_url, self.settings.pool)
+        if self._migrate:
+            self.db.migrate()
+        self.deps = Deps(settings=self.settings, db=self.db, clock=self._clock)
+        self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
+        self.app = build_app(self.deps, executor=self.executor)
+        self.server = Server(self.app, self.db).start()
+        self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
+                                  bot_user_id=self.fake.bot_user_id, fake=self.fake)
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.executor.shutdown(wait=True)  # let work after acks finish first
+            self.deps.after_ack.shutdown(wait=True)
+        self.db.dispose()
+        self.fake.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def incident_channel(self, number: int) -> dict[str, Any]:
+        """The fake channel created for ``INC-<number>`` (waits for it to exist)."""
+        prefix = f"{self.settings.channel_prefix}-{number}-"
+
+        def find() -> dict[str, Any] | None:
+            return next((c for c in list(self.fake.channels.values())
+                         if c["name"].startswith(prefix)), None)
+
+        self.fake.wait_for(lambda: find() is not None)
+        channel = find()
+        assert channel is not None, f"no channel for INC-{number}"
+        return channel

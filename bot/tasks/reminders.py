@@ -1,0 +1,432 @@
+"""Reminders: when an open task's owner hears about it, and the sweep that tells them.
+
+The schedule, in the owner's own time zone, from ``REMINDER_CRON`` slots:
+
+- a task with a due date is reminded at every slot from ``REMINDER_LEAD_DAYS`` days before
+  its due day on, overdue days included, until it is done or dropped;
+- a task with no due date is reminded at the first slot of each week (Monday to Sunday);
+- nothing comes within ``QUIET_AFTER_DM`` of the DM telling someone they own a task, and a
+  snooze ("a day", "a week") moves the next reminder to the first slot at least that far off.
+
+Slots come from APScheduler's ``CronTrigger`` evaluated in the owner's zone, so 09:00 stays
+09:00 local across daylight-saving changes. A wall time that a change skips fires at the
+moved-forward instant; one that a change repeats fires once (its first occurrence).
+
+The state is in the task rows, and APScheduler only pumps ``sweep``: it claims due rows
+under a lease (``storage.tasks``), asks a ``Messenger`` (the Slack shell) to deliver, and
+records the result and the next slot. A pass that dies after claiming leaves the lease to
+expire, and the next pass after it sends the reminder; a claimed row is never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.common.duedates import days_overdue, local_today
+from storage import escalations
+from storage import incidents as incident_repo
+from storage import tasks as repo
+from storage.db import Database
+from storage.models import Incident, Task
+
+if TYPE_CHECKING:
+    from bot.common.clock import Clock
+
+log = logging.getLogger(__name__)
+
+#: How long a claimed reminder belongs to the pass that claimed it.
+LEASE = dt.timedelta(minutes=5)
+#: No reminder this soon after the DM that told the owner about the task.
+QUIET_AFTER_DM = dt.timedelta(hours=1)
+#: A forced pass (``remind --now``) skips tasks reminded this recently (a repeated run).
+FORCE_MIN_GAP = dt.timedelta(hours=1)
+SNOOZE_DAYS = {"day": 1, "week": 7}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The reminder settings: ``REMINDER_CRON``, ``REMINDER_LEAD_DAYS``, ``ESCALATE_AFTER_DAYS``."""
+
+    cron: str = "0 9 * * mon-fri"
+    lead_days: int = 2
+    escalate_after_days: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Policy:
+        return cls(settings.reminder_cron, settings.reminder_lead_days,
+                   settings.escalate_after_days)
+
+
+def cron_error(cron: str) -> str | None:
+    """Why ``cron`` is not a usable five-field crontab line, or None if it is."""
+    if len(cron.split()) != 5:
+        return "it needs five fields (minute hour day month weekday)"
+    try:
+        CronTrigger.from_crontab(cron, timezone=dt.UTC)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
+    return CronTrigger.from_crontab(cron, timezone=zone)
+
+
+def _repeated(local: dt.datetime) -> bool:
+    """True for the second occurrence of a wall time that a DST change repeats."""
+    return bool(local.fold) and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def next_slot(cron: str, zone: ZoneInfo, after: dt.datetime, *,
+              inclusive: bool = False) -> dt.datetime | None:
+    """The first ``cron`` slot in ``zone`` after ``after`` (or at it, if ``inclusive``), in UTC.
+
+    None if the expression never fires again (``0 9 31 2 *``).
+    """
+    start = after if inclusive else after.replace(microsecond=0) + dt.timedelta(seconds=1)
+    trigger = _trigger(cron, zone)
+    for _ in range(8):
+        slot = trigger.get_next_fire_time(None, start)
+        if slot is None:
+            return None
+        utc = slot.astimezone(dt.UTC)
+        if not _repeated(utc.astimezone(zone)):
+            return utc
+        start = utc + dt.timedelta(seconds=1)
+    return None
+
+
+def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The UTC instant at which ``day`` begins in ``zone``."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def next_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy, after: dt.datetime, *,
+                  inclusive: bool = False) -> dt.datetime | None:
+    """When a task due on ``due`` (None: undated) is next reminded after ``after``."""
+    if due is None:
+        week = week_start(after.astimezone(zone).date())
+        first = next_slot(policy.cron, zone, local_midnight(week, zone), inclusive=True)
+        if first is not None and (first > after or (inclusive and first == after)):
+            return first
+        return next_slot(policy.cron, zone, local_midnight(week + dt.timedelta(days=7), zone),
+                         inclusive=True)
+    window = local_midnight(due - dt.timedelta(days=policy.lead_days), zone)
+    if window > after:
+        return next_slot(policy.cron, zone, window, inclusive=True)
+    return next_slot(policy.cron, zone, after, inclusive=inclusive)
+
+
+def first_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy,
+                   now: dt.datetime) -> dt.datetime | None:
+    """The first reminder of a task someone was just told about (assigned, new due date)."""
+    return next_reminder(due, zone, policy, now + QUIET_AFTER_DM, inclusive=True)
+
+
+def snoozed_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy, now: dt.datetime,
+                     days: int) -> dt.datetime | None:
+    """The next reminder after "snooze a day/week": the first slot at least that long away.
+
+    With daily slots, "a day" pressed on Monday's 09:00 reminder skips Tuesday's (anything
+    shorter would change nothing); the length is local wall time, so DST does not shift it.
+    """
+    local = now.astimezone(zone)
+    resume = (local + dt.timedelta(days=days)).astimezone(dt.UTC)
+    return next_reminder(due, zone, policy, resume, inclusive=True)
+
+
+def due_at_forced_slot(task: Task, zone: ZoneInfo, policy: Policy, now: dt.datetime) -> bool:
+    """Whether ``task`` is reminded when ``now`` is treated as a slot (``remind --now``).
+
+    A task is skipped if it was reminded in the last hour, or snoozed: its next reminder is
+    later than the next slot the schedule alone would give it.
+    """
+    if task.status != repo.OPEN or task.reminders_stopped:
+        return False
+    if task.last_reminded_at and now - task.last_reminded_at < FORCE_MIN_GAP:
+        return False
+    if task.next_reminder_at is not None:
+        if task.next_reminder_at <= now:
+            return True
+        natural = next_reminder(task.due_date, zone, policy, now)
+        if natural is not None and task.next_reminder_at > natural:
+            return False
+    today = local_today(zone, now)
+    if task.due_date is not None:
+        return today >= task.due_date - dt.timedelta(days=policy.lead_days)
+    told = max(task.created_at, task.last_reminded_at or task.created_at)
+    return told < local_midnight(week_start(today), zone)
+
+
+# -- the sweep ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder to deliver: the task, its incident, and the owner's zone and day."""
+
+    task: Task
+    incident: Incident
+    zone: ZoneInfo
+    today: dt.date
+
+    @property
+    def overdue_days(self) -> int:
+        return days_overdue(self.task.due_date, self.today)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Delivered: the DM's channel and ``ts`` (buttons update it in place)."""
+
+    channel_id: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Not delivered for now (5xx, timeout, rate limit beyond retries): due next pass."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """The owner cannot be reached any more (left, deactivated): stop reminding them."""
+
+    code: str
+
+
+Outcome = Sent | Retry | Unreachable
+
+
+@dataclass(frozen=True)
+class Overdue:
+    task: Task
+    days: int
+
+
+class Messenger(Protocol):
+    """What the sweep needs from Slack; ``bot.tasks.notify.SlackMessenger`` implements it."""
+
+    def zone_of(self, user_id: str) -> ZoneInfo: ...
+
+    def remind(self, reminder: Reminder) -> Outcome: ...
+
+    def escalate(self, incident: Incident, overdue: list[Overdue]) -> bool: ...
+
+    def owner_unreachable(self, incident: Incident, owner: str, code: str,
+                          tasks: list[Task]) -> None: ...
+
+
+@dataclass
+class SweepReport:
+    """What one pass did (logged, printed by ``remind``, measured by the benchmark)."""
+
+    sent: int = 0
+    retried: int = 0
+    owners_unreachable: int = 0
+    escalated: int = 0
+    superseded: int = 0
+    sent_task_ids: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.sent} reminder{'s' if self.sent != 1 else ''} sent, "
+                f"{self.retried} left due for the next pass, "
+                f"{self.owners_unreachable} owner(s) unreachable, "
+                f"{self.escalated} escalation(s)")
+
+
+def worker_id() -> str:
+    """A lease owner unique to one pass of one process."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Pass:
+    def __init__(self, db: Database, policy: Policy, messenger: Messenger, now: dt.datetime,
+                 worker: str) -> None:
+        self.db, self.policy, self.messenger, self.now = db, policy, messenger, now
+        self.worker = worker
+        self.report = SweepReport()
+        self.zones: dict[str, ZoneInfo] = {}
+        self.gone: set[str] = set()
+        self.to_escalate: set[int] = set()
+        self.lock = threading.Lock()  # deliveries of one batch may run in parallel
+
+    def zone(self, owner: str) -> ZoneInfo:
+        with self.lock:
+            zone = self.zones.get(owner)
+        if zone is None:
+            zone = self.messenger.zone_of(owner)
+            with self.lock:
+                self.zones[owner] = zone
+        return zone
+
+    def claim(self, force: bool, after_id: int,
+              batch: int) -> tuple[list[repo.TaskRow], int | None]:
+        """Lease the next batch; returns it and the id to continue after (None: no more)."""
+        with self.db.session() as s:
+            if force:
+                rows = repo.reminder_candidates(s, self.now, after_id=after_id, limit=batch * 4)
+                if not rows:
+                    return [], None
+                last = rows[-1][0].id
+                # Zones were looked up before this transaction (no Slack call inside it).
+                rows = [(t, i) for t, i in rows if t.owner_user_id in self.zones
+                        and due_at_forced_slot(t, self.zones[t.owner_user_id], self.policy,
+                                               self.now)]
+            else:
+                rows = repo.due_for_reminder(s, self.now, after_id=after_id, limit=batch)
+                if not rows:
+                    return [], None
+                last = rows[-1][0].id
+            repo.lease(s, [t for t, _ in rows], self.worker, self.now + LEASE)
+        return rows, last
+
+    def release(self, rows: Iterable[repo.TaskRow]) -> None:
+        with self.db.session() as s:
+            for task, _ in rows:
+                repo.release(s, task.id, self.worker)
+
+    def deliver(self, task: Task, incident: Incident, deadline: float) -> None:
+        if task.owner_user_id in self.gone or time.monotonic() > deadline:
+            # Its owner just left (reminders stopped), or Slack is so slow that the lease
+            # could run out: give it back, still due, for the next pass.
+            self.release([(task, incident)])
+            return
+        try:
+            zone = self.zone(task.owner_user_id)
+            reminder = Reminder(task, incident, zone, local_today(zone, self.now))
+            outcome = self.messenger.remind(reminder)
+        except Exception:
+            log.exception("reminder for %s failed; it stays due", task.ref)
+            outcome = Retry("error")
+        if isinstance(outcome, Sent):
+            next_at = next_reminder(task.due_date, zone, self.policy, self.now)
+            with self.db.session() as s:
+                kept = repo.record_sent(s, task.id, self.worker, now=self.now, next_at=next_at,
+                                        dm_channel_id=outcome.channel_id, dm_ts=outcome.ts)
+            with self.lock:
+                self.report.sent += 1
+                self.report.sent_task_ids.append(task.id)
+                self.report.superseded += not kept
+                if reminder.overdue_days > self.policy.escalate_after_days:
+                    self.to_escalate.add(incident.id)
+        elif isinstance(outcome, Retry):
+            log.info("reminder for %s not delivered (%s); due next pass", task.ref,
+                     outcome.reason)
+            self.release([(task, incident)])
+            with self.lock:
+                self.report.retried += 1
+        else:
+            self.stop_owner(task.owner_user_id, outcome.code)
+
+    def stop_owner(self, owner: str, code: str) -> None:
+        """The owner has left: no more reminders to them; each incident's lead is told once."""
+        with self.lock:
+            if owner in self.gone:
+                return
+            self.gone.add(owner)
+            self.report.owners_unreachable += 1
+        with self.db.session() as s:
+            stopped = repo.stop_reminders_for_owner(s, owner, code)
+        by_incident: dict[int, tuple[Incident, list[Task]]] = {}
+        for task, incident in stopped:
+            by_incident.setdefault(incident.id, (incident, []))[1].append(task)
+        for incident, tasks in by_incident.values():
+            try:
+                self.messenger.owner_unreachable(incident, owner, code, tasks)
+            except Exception:
+                log.exception("could not tell %s's lead that %s is unreachable", incident.ref,
+                              owner)
+
+    def escalate(self, incident_id: int) -> None:
+        """List the incident's long-overdue tasks in its channel, once per UTC day."""
+        with self.db.session() as s:
+            incident = incident_repo.get(s, incident_id)
+            tasks = list(repo.open_in_incident(s, incident_id))
+        if incident is None or not incident.channel_id:
+            return
+        overdue = []
+        for task in tasks:
+            days = days_overdue(task.due_date,
+                                local_today(self.zone(task.owner_user_id), self.now))
+            if days > self.policy.escalate_after_days:
+                overdue.append(Overdue(task, days))
+        if not overdue:
+            return
+        day = self.now.astimezone(dt.UTC).date()
+        with self.db.session() as s:
+            if not escalations.claim(s, incident_id, day, self.now):
+                return
+        try:
+            posted = self.messenger.escalate(incident, overdue)
+        except Exception:
+            log.exception("escalating overdue tasks of %s failed", incident.ref)
+            posted = False
+        if posted:
+            self.report.escalated += 1
+        else:
+            with self.db.session() as s:
+                escalations.unclaim(s, incident_id, day)
+
+
+def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
+          now: dt.datetime | None = None, force: bool = False, batch: int = 50,
+          workers: int = 1, worker: str | None = None) -> SweepReport:
+    """One reminder pass: send every due reminder once, then escalate long-overdue tasks.
+
+    ``force`` treats ``now`` as a slot for everyone (``incident-bot remind --now``). Safe to
+    run on every replica at once: claims are disjoint and leased. ``workers`` > 1 delivers
+    a claimed batch in parallel (Slack's latency, not ours, bounds a pass).
+    """
+    run = _Pass(db, policy, messenger, now or clock.now(), worker or worker_id())
+    if force:
+        with db.session() as s:
+            owners = repo.open_owners(s)
+        for owner in owners:
+            run.zone(owner)
+    pool = ThreadPoolExecutor(workers, "sitrep-remind") if workers > 1 else None
+    try:
+        after_id: int | None = 0
+        while after_id is not None:
+            rows, after_id = run.claim(force, after_id, batch)
+            deadline = time.monotonic() + LEASE.total_seconds() / 2
+            if pool is None:
+                for task, incident in rows:
+                    run.deliver(task, incident, deadline)
+            else:
+                list(pool.map(run.deliver, *zip(*rows, strict=True),
+                              [deadline] * len(rows)))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for incident_id in sorted(run.to_escalate):
+        try:
+            run.escalate(incident_id)
+        except Exception:
+            log.exception("escalation check of incident %s failed; next pass retries",
+                          incident_id)
+    if run.report.sent or run.report.retried or run.report.owners_unreachable:
+        log.info("reminder pass: %s", run.report)
+    return run.report
+

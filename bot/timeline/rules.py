@@ -1,0 +1,325 @@
+"""The incident timeline: pinned messages, hand-written notes and the incident's own events.
+
+Rules that live here, not in the Slack shell:
+
+- A message joins the timeline at its own time (its ``ts``), once per incident, however many
+  people pin it and however often Slack redelivers the event (unique keys decide).
+- It stays while anyone still has the timeline emoji on it (or it was added with the
+  shortcut); an edit updates it, a deletion removes it.
+- Entries are ordered by time, then Slack ``ts``, then insertion: equal times keep order.
+
+Text kinds: ``message`` entries hold the message made readable (names, links kept) as plain
+text, as it should read in a postmortem; ``note`` and ``event`` entries hold neutralized
+Slack markup (``<@U…>`` mentions), like the incident's other recorded facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.common import text as slacktext
+from bot.common.clock import Clock
+from bot.common.errors import NotFound, UserError
+from storage import channel_messages, events
+from storage import incidents as incident_repo
+from storage import timeline as repo
+from storage.db import Database
+from storage.models import ChannelMessage, Incident, TimelineEntry
+
+NOTE_LIMIT = 3000
+#: How far ahead of the clock a typed time may be (clock skew), like incident start/end.
+FUTURE_GRACE = dt.timedelta(minutes=5)
+_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the timeline keeps of a Slack message (from an event, a read, or a shortcut)."""
+
+    channel_id: str
+    ts: str
+    text: str = ""
+    user_id: str | None = None
+    bot_name: str | None = None
+    thread_ts: str | None = None
+    files: tuple[str, ...] = ()
+
+    @property
+    def in_thread(self) -> bool:
+        return bool(self.thread_ts and self.thread_ts != self.ts)
+
+    @classmethod
+    def from_row(cls, row: ChannelMessage) -> Message:
+        names = (row.files or {}).get("names", [])
+        return cls(row.channel_id, row.ts, row.text, row.user_id, row.bot_name, row.thread_ts,
+                   tuple(str(n) for n in names))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a pin, unpin or shortcut did, for the shell to confirm (or stay quiet)."""
+
+    status: str  # added | kept | already | removed | duplicate | ignored
+    incident: Incident | None = None
+    entry: TimelineEntry | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.status in ("added", "removed")
+
+
+@dataclass
+class Timeline:
+    """An incident's entries in order, with who has pinned each message."""
+
+    incident: Incident
+    entries: list[TimelineEntry]
+    pinned_by: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def pinners(self, entry: TimelineEntry) -> list[str]:
+        key = (entry.message_channel_id or "", entry.message_ts or "")
+        return self.pinned_by.get(key, [])
+
+
+# -- pure helpers ----------------------------------------------------------------------------
+
+def is_timeline_emoji(reaction: str | None, emoji: str) -> bool:
+    """``pushpin`` (and ``pushpin::skin-tone-3``, should the emoji have tones) is ours."""
+    return bool(reaction) and str(reaction).split("::", 1)[0] == emoji
+
+
+def is_ts(value: Any) -> bool:
+    return isinstance(value, str) and bool(_TS.match(value))
+
+
+def message_time(ts: str) -> dt.datetime:
+    """A Slack ``ts`` (``"1714730700.123456"``) as an aware UTC datetime, exactly."""
+    try:
+        seconds, _, fraction = ts.partition(".")
+        micros = int((fraction + "000000")[:6])
+        return dt.datetime.fromtimestamp(int(seconds), dt.UTC).replace(microsecond=micros)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not a Slack ts: {ts!r}") from None
+
+
+def permalink(workspace_url: str, channel_id: str, ts: str, thread_ts: str | None = None) -> str:
+    """The link ``chat.getPermalink`` would give, built without asking Slack.
+
+    ``workspace_url`` is ``auth.test``'s ``url`` (``https://acme.slack.com/``).
+    """
+    base = workspace_url.rstrip("/")
+    link = f"{base}/archives/{channel_id}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel_id}"
+    return link
+
+
+def entry_text(message: Message, user_name: Callable[[str], str],
+               channel_name: Callable[[str], str]) -> str:
+    """The message as people read it: mentions as names, links kept, files named."""
+    text = slacktext.readable(message.text, user_name, channel_name)
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    files = "".join(f"\n[file: {name}]" for name in message.files)
+    return (text + files).strip()
+
+
+def plain_text(entry: TimelineEntry, user_name: Callable[[str], str] | None = None) -> str:
+    """Readable plain text of any entry (message entries already are)."""
+    if entry.kind == "message":
+        return entry.text
+    return slacktext.readable(entry.text, user_name)
+
+
+# -- messages seen in channels ---------------------------------------------------------------
+
+def remember(db: Database, clock: Clock, message: Message) -> bool:
+    """Keep a message posted in an incident channel; False (nothing stored) elsewhere."""
+    with db.session() as s:
+        if incident_repo.by_channel(s, message.channel_id) is None:
+            return False
+        _store(s, message, clock.now(), overwrite=False)
+    return True
+
+
+def remember_any(db: Database, clock: Clock, message: Message) -> None:
+    """Keep (or refresh) a message from any channel: it was read from Slack or shortcut."""
+    with db.session() as s:
+        _store(s, message, clock.now(), overwrite=True)
+
+
+def _store(s: Any, message: Message, now: dt.datetime, *, overwrite: bool) -> None:
+    channel_messages.remember(
+        s, channel_id=message.channel_id, ts=message.ts, now=now, overwrite=overwrite,
+        thread_ts=message.thread_ts, user_id=message.user_id, bot_name=message.bot_name,
+        text=message.text, files={"names": list(message.files)} if message.files else None)
+
+
+def message_edited(db: Database, clock: Clock, message: Message) -> int:
+    """Store the edited text where the message is known; returns how many entries show it.
+
+    The shell then renders the new text (which needs names) and calls ``refresh_entries``.
+    """
+    with db.session() as s:
+        known = channel_messages.get(s, message.channel_id, message.ts, for_update=True)
+        if known is None and incident_repo.by_channel(s, message.channel_id) is None:
+            return 0
+        _store(s, message, clock.now(), overwrite=True)
+        return len(repo.entries_for_message(s, message.channel_id, message.ts))
+
+
+def refresh_entries(db: Database, channel_id: str, ts: str, text: str) -> int:
+    """Show ``text`` in every entry of message ``ts`` (after an edit)."""
+    with db.session() as s:
+        found = repo.entries_for_message(s, channel_id, ts)
+        for entry in found:
+            entry.text = text
+        return len(found)
+
+
+def message_deleted(db: Database, channel_id: str, ts: str) -> int:
+    """Forget a deleted message and take it off every timeline; returns entries removed."""
+    with db.session() as s:
+        if channel_messages.get(s, channel_id, ts, for_update=True) is None:
+            return 0  # never seen, so never pinned: nothing to do
+        removed = repo.entries_for_message(s, channel_id, ts)
+        for entry in removed:
+            repo.delete_entry(s, entry)
+        channel_messages.forget(s, channel_id, ts)
+        return len(removed)
+
+
+# -- pins --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """Where a reaction landed: the incident of its channel, and the message if known."""
+
+    incident: Incident | None
+    message: Message | None
+
+
+def pin_target(db: Database, channel_id: str, ts: str) -> Target:
+    with db.session() as s:
+        incident = incident_repo.by_channel(s, channel_id)
+        if incident is None:
+            return Target(None, None)
+        row = channel_messages.get(s, channel_id, ts)
+        return Target(incident, Message.from_row(row) if row else None)
+
+
+def known_message(db: Database, channel_id: str, ts: str) -> Message | None:
+    """The stored copy of a message (seen in a channel, read, or shortcut), if any."""
+    with db.session() as s:
+        row = channel_messages.get(s, channel_id, ts)
+        return Message.from_row(row) if row else None
+
+
+def pin(db: Database, clock: Clock, *, event_id: str | None, incident_id: int, message: Message,
+        user_id: str, author_name: str, text: str, link: str | None,
+        source: str = "reaction") -> Outcome:
+    """Put ``message`` on the incident's timeline for ``user_id`` (a 📌 or the shortcut).
+
+    One transaction: the event id is claimed with the change, so a redelivery is a no-op,
+    and a failure leaves no trace for Slack's retry to trip over.
+    """
+    now = clock.now()
+    with db.session() as s:
+        if event_id and not events.claim(s, event_id, now):
+            return Outcome("duplicate")
+        incident = incident_repo.get(s, incident_id)
+        if incident is None:
+            return Outcome("ignored")
+        # The message row is the per-message lock: pins, unpins and deletes queue on it.
+        if channel_messages.get(s, message.channel_id, message.ts, for_update=True) is None:
+            return Outcome("ignored", incident)  # deleted while we were reading it
+        if source == "reaction":
+            repo.add_reaction(s, incident_id=incident_id, channel_id=message.channel_id,
+                              ts=message.ts, user_id=user_id, now=now)
+        entry, created = repo.add_message(
+            s, incident_id=incident_id, channel_id=message.channel_id, ts=message.ts,
+            occurred_at=message_time(message.ts), now=now, actor_user_id=user_id,
+            author_user_id=message.user_id, author_name=author_name, text=text,
+            thread_ts=message.thread_ts if message.in_thread else None, permalink=link,
+            data={"source": source},
+        )
+        if not created and source == "shortcut" and (entry.data or {}).get("source") != source:
+            entry.data = {**(entry.data or {}), "source": source}  # now outlives its pins
+        return Outcome("added" if created else "already", incident, entry)
+
+
+def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, ts: str,
+          user_id: str) -> Outcome:
+    """``user_id`` took their emoji off ``ts``: drop the entry when nobody has it any more."""
+    now = clock.now()
+    with db.session() as s:
+        if event_id and not events.claim(s, event_id, now):
+            return Outcome("duplicate")
+        incident = incident_repo.by_channel(s, channel_id)
+        if incident is None:
+            return Outcome("ignored")
+        channel_messages.get(s, channel_id, ts, for_update=True)
+        repo.remove_reaction(s, incident_id=incident.id, channel_id=channel_id, ts=ts,
+                             user_id=user_id)
+        entry = repo.message_entry(s, incident.id, channel_id, ts)
+        if entry is None:
+            return Outcome("ignored", incident)
+        remaining = repo.reactors(s, incident.id, channel_id, ts)
+        if remaining or (entry.data or {}).get("source") == "shortcut":
+            if entry.actor_user_id == user_id and remaining:
+                entry.actor_user_id = remaining[0]
+            return Outcome("kept", incident, entry)
+        repo.delete_entry(s, entry)
+        return Outcome("removed", incident, entry)
+
+
+# -- notes, listing, removal -----------------------------------------------------------------
+
+def add_note(db: Database, clock: Clock, *, incident_id: int, user_id: str, author_name: str,
+             text: str, when: dt.datetime | None = None) -> TimelineEntry:
+    """A line typed by hand, at ``when`` (backdated) or now."""
+    now = clock.now()
+    cleaned = slacktext.clean(text)
+    if not cleaned:
+        raise UserError("Say what happened, e.g. `/incident note 10:05 restarted the primary` "
+                        "(the time is optional).")
+    if len(cleaned) > NOTE_LIMIT:
+        raise UserError(f"That note is {len(cleaned)} characters; keep it under {NOTE_LIMIT}.")
+    when = when or now
+    if when > now + FUTURE_GRACE:
+        raise UserError("A note can't be in the future; give the time it happened.")
+    with db.session() as s:
+        if incident_repo.get(s, incident_id) is None:
+            raise NotFound("That incident no longer exists.")
+        return repo.add(s, incident_id=incident_id, kind="note", occurred_at=when, now=now,
+                        actor_user_id=user_id, author_user_id=user_id,
+                        author_name=author_name, text=cleaned)
+
+
+def timeline(db: Database, incident_id: int) -> Timeline:
+    with db.session() as s:
+        incident = incident_repo.get(s, incident_id)
+        if incident is None:
+            raise NotFound("That incident no longer exists.")
+        return Timeline(incident, list(repo.ordered(s, incident_id)),
+                        repo.reactors_by_message(s, incident_id))
+
+
+def remove(db: Database, incident_id: int, position: int) -> TimelineEntry:
+    """Remove the entry shown as number ``position``; returns it (for the confirmation)."""
+    with db.session() as s:
+        incident = incident_repo.get(s, incident_id, for_update=True)
+        if incident is None:
+            raise NotFound("That incident no longer exists.")
+        entries: Sequence[TimelineEntry] = repo.ordered(s, incident_id)
+        if not entries:
+            raise UserError(f"{incident.ref}'s timeline is empty; there is nothing to remove.")
+        if not 1 <= position <= len(entries):
+            raise UserError(f"There is no entry {position}: {incident.ref}'s timeline has "
+                            f"entries 1 to {len(entries)}. `/incident timeline` lists them.")
+        entry = entries[position - 1]
+        repo.delete_entry(s, entry)
+        return entry

@@ -1,0 +1,30 @@
+"""The zero-config demo plays the whole story against the fake Slack."""
+
+import io
+
+from bot.sandbox.demo import run_demo
+
+
+def test_demo_plays_every_act_and_ends_on_the_postmortem() -> None:
+    out = io.StringIO()
+    assert run_demo(out=out) == 0
+    text = out.getvalue()
+    assert "#inc-1-checkout-is-failing" in text
+    assert "Did you mean `status`?" in text
+    assert "pinned card, as it reads now" in text and "Resolved" in text
+    assert "Added to the *INC-1* timeline" in text
+    for heading in ("Issue Summary", "Timeline", "Root Cause and Resolution",
+                    "Corrective and Preventative Measures"):
+        assert heading in text
+    assert text.rstrip().splitlines()[-1].startswith("Done:")
+    assert "Traceback" not in text
+    assert text.count("<!channel>") == 1  # as typed; everything Sitrep posted is inert
+
+
+def test_demo_tells_the_same_story_whatever_day_it_runs() -> None:
+    """The story has its own date: the transcript names it, never today's."""
+    first, second = io.StringIO(), io.StringIO()
+    assert run_demo(out=first) == 0 and run_demo(out=second) == 0
+    assert first.getvalue() == second.getvalue()
+    assert "*Started*: 2026-03-11 09:31 UTC" in first.getvalue()
+    assert "Monday 16 Mar, 09:00 in Auckland: a reminder pass" in first.getvalue()

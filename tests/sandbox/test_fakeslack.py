@@ -1,0 +1,415 @@
+"""Tests for bot.sandbox.fakeslack, driven through the real slack_sdk WebClient."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
+
+from bot.sandbox.fakeslack import FakeSlack
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        server.add_user("U1", "alice", real_name="Alice Smith", display_name="alice")
+        server.add_user("U2", "bob", tz="America/New_York", tz_offset=-18000)
+        server.add_user("U3", "gone", deleted=True)
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    return WebClient(token="xoxb-fake", base_url=fake.url, timeout=5)
+
+
+def _error(exc: pytest.ExceptionInfo[SlackApiError]) -> str:
+    return exc.value.response["error"]
+
+
+def test_url_shape(fake: FakeSlack) -> None:
+    assert fake.url.endswith("/api/")
+    assert fake.url == fake.base + "/api/"
+    assert fake.base.startswith("http://127.0.0.1:")
+
+
+def test_auth_test(fake: FakeSlack, client: WebClient) -> None:
+    resp = client.auth_test()
+    assert resp["user_id"] == "U0BOT"
+    assert resp["team_id"] == "T0001"
+    assert resp["bot_id"].startswith("B")
+    assert fake.users["U0BOT"]["is_bot"] is True
+    assert fake.users["U0BOT"]["name"] == "sitrep"
+
+
+def test_channel_lifecycle(fake: FakeSlack, client: WebClient) -> None:
+    created = client.conversations_create(name="inc-42-db-outage")
+    channel = created["channel"]
+    cid = channel["id"]
+    assert cid.startswith("C") and len(cid) == 11 and cid[1:].isalnum() and cid.isupper()
+    assert channel["name"] == "inc-42-db-outage"
+    assert channel["is_channel"] is True and channel["is_member"] is True
+    assert channel["creator"] == "U0BOT" and isinstance(channel["created"], int)
+
+    invited = client.conversations_invite(channel=cid, users="U1,U2")
+    assert invited["channel"]["id"] == cid
+    assert fake.members(cid) == ["U0BOT", "U1", "U2"]
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_invite(channel=cid, users="U1")
+    assert _error(exc) == "already_in_channel"
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_invite(channel=cid, users="U999")
+    assert _error(exc) == "user_not_found"
+
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*SEV1* db down"}}]
+    posted = client.chat_postMessage(channel=cid, text="SEV1 db down", blocks=blocks)
+    ts = posted["ts"]
+    assert posted["channel"] == cid
+    assert posted["message"]["user"] == "U0BOT" and posted["message"]["blocks"] == blocks
+    int_part, frac = ts.split(".")
+    assert len(frac) == 6 and int(int_part) <= time.time() + 1
+
+    updated = client.chat_update(channel=cid, ts=ts, text="SEV1 db down (mitigated)")
+    assert updated["ts"] == ts and updated["text"] == "SEV1 db down (mitigated)"
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_update(channel=cid, ts="1.000001", text="x")
+    assert _error(exc) == "message_not_found"
+
+    second = client.chat_postMessage(channel="#inc-42-db-outage", text="update 1")
+    assert float(second["ts"]) > float(ts)
+    history = client.conversations_history(channel=cid)
+    assert [m["text"] for m in history["messages"]] == ["update 1", "SEV1 db down (mitigated)"]
+    assert history["messages"][1]["edited"]["user"] == "U0BOT"
+    assert history["has_more"] is False
+    page = client.conversations_history(channel=cid, limit=1)
+    assert page["has_more"] is True and page["response_metadata"]["next_cursor"]
+    rest = client.conversations_history(
+        channel=cid, limit=1, cursor=page["response_metadata"]["next_cursor"]
+    )
+    assert rest["messages"][0]["ts"] == ts
+    assert client.conversations_history(channel=cid, oldest=ts)["messages"][0]["text"] == (
+        "update 1"
+    )
+
+    info = client.conversations_info(channel=cid, include_num_members=True)
+    assert info["channel"]["num_members"] == 3
+    client.conversations_setTopic(channel=cid, topic="SEV1 | IC: <@U1>")
+    assert fake.channel(cid)["topic"]["value"] == "SEV1 | IC: <@U1>"
+    assert fake.channel_by_name("inc-42-db-outage")["id"] == cid
+    assert [c.method for c in fake.calls][:2] == ["conversations.create", "conversations.invite"]
+
+
+def test_channel_name_rules(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_channel("general", members=["U1"])
+    for name, error in [
+        ("general", "name_taken"),
+        ("Bad Name", "invalid_name_specials"),
+        ("x" * 81, "invalid_name_maxlength"),
+    ]:
+        with pytest.raises(SlackApiError) as exc:
+            client.conversations_create(name=name)
+        assert _error(exc) == error
+    assert client.conversations_create(name="x" * 80)["ok"]
+
+
+def test_unknown_channel_and_membership(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel="C0NOPE00000", text="hi")
+    assert _error(exc) == "channel_not_found"
+    cid = fake.add_channel("random", members=["U1"])
+    assert client.chat_postMessage(channel=cid, text="lenient by default")["ok"]
+    fake.strict_membership = True
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="strict")
+    assert _error(exc) == "not_in_channel"
+    client.conversations_join(channel=cid)
+    assert client.chat_postMessage(channel=cid, text="joined")["ok"]
+
+
+def test_users_info(client: WebClient) -> None:
+    user = client.users_info(user="U1")["user"]
+    assert user["id"] == "U1" and user["name"] == "alice" and user["real_name"] == "Alice Smith"
+    assert user["profile"]["display_name"] == "alice"
+    assert user["profile"]["image_48"].startswith("https://")
+    assert user["tz"] == "UTC" and user["tz_offset"] == 0 and user["tz_label"]
+    bob = client.users_info(user="U2")["user"]
+    assert bob["tz"] == "America/New_York" and bob["tz_offset"] == -18000
+    assert client.users_info(user="U3")["user"]["deleted"] is True
+    with pytest.raises(SlackApiError) as exc:
+        client.users_info(user="U404")
+    assert _error(exc) == "user_not_found"
+    names = {m["id"] for m in client.users_list()["members"]}
+    assert {"U0BOT", "U1", "U2", "U3"} <= names
+
+
+def test_conversations_open_is_stable(fake: FakeSlack, client: WebClient) -> None:
+    first = client.conversations_open(users="U1")["channel"]["id"]
+    again = client.conversations_open(users="U1")
+    assert first.startswith("D") and again["channel"]["id"] == first
+    assert again["already_open"] is True
+    assert client.conversations_open(users="U2")["channel"]["id"] != first
+    assert fake.dm_channel_id("U1") == first
+    posted = client.chat_postMessage(channel="U1", text="you are IC")
+    assert posted["channel"] == first
+    assert fake.messages(first)[-1]["text"] == "you are IC"
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_open(users="U3")
+    assert _error(exc) == "account_inactive"
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_open(users="U404")
+    assert _error(exc) == "user_not_found"
+
+
+def test_ratelimited_then_retry_succeeds(fake: FakeSlack) -> None:
+    client = WebClient(
+        token="xoxb-fake",
+        base_url=fake.url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    fake.fail("chat.postMessage", "ratelimited", times=1, retry_after=1)
+    cid = fake.add_channel("ops", members=["U0BOT"])
+    started = time.monotonic()
+    resp = client.chat_postMessage(channel=cid, text="hello")
+    assert resp["ok"] and time.monotonic() - started >= 1
+    assert len(fake.calls_to("chat.postMessage")) == 2
+    assert len(fake.messages(cid)) == 1
+
+
+def test_ratelimited_status_and_header(fake: FakeSlack) -> None:
+    fake.fail("auth.test", "ratelimited", retry_after=7)
+    req = urllib.request.Request(
+        fake.url + "auth.test", data=b"", headers={"Authorization": "Bearer xoxb-fake"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req, timeout=5)
+    assert exc.value.code == 429 and exc.value.headers["Retry-After"] == "7"
+    assert json.loads(exc.value.read()) == {"ok": False, "error": "ratelimited"}
+
+
+def test_http_500_and_error_codes(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail("users.info", "http_500")
+    with pytest.raises(SlackApiError) as exc:
+        client.users_info(user="U1")
+    assert exc.value.response.status_code == 500
+    assert client.users_info(user="U1")["ok"]  # only the next call failed
+
+    fake.fail("conversations.create", "restricted_action", times=-1)
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as exc:
+            client.conversations_create(name="inc-1")
+        assert exc.value.response.status_code == 200 and _error(exc) == "restricted_action"
+    fake.clear_failures()
+    assert client.conversations_create(name="inc-1")["ok"]
+    assert len(fake.calls_to("conversations.create")) == 3
+
+
+def test_timeout_failure_delays_then_answers(fake: FakeSlack, client: WebClient) -> None:
+    fake.timeout_seconds = 0.3
+    fake.fail("auth.test", "timeout")
+    started = time.monotonic()
+    assert client.auth_test()["ok"]
+    assert time.monotonic() - started >= 0.3
+
+
+def test_auth_and_unknown_method(fake: FakeSlack) -> None:
+    bad = WebClient(token="xoxb-wrong", base_url=fake.url)
+    with pytest.raises(SlackApiError) as exc:
+        bad.auth_test()
+    assert _error(exc) == "invalid_auth"
+    assert fake.calls_to("auth.test")[0].token == "xoxb-wrong"
+    good = WebClient(token="xoxb-fake", base_url=fake.url)
+    with pytest.raises(SlackApiError) as exc:
+        good.api_call("nope.nothing")
+    assert _error(exc) == "unknown_method"
+    assert fake.calls[-1].method == "nope.nothing"
+
+
+def test_form_encoded_args_are_decoded(fake: FakeSlack) -> None:
+    cid = fake.add_channel("forms", members=["U0BOT"])
+    blocks = [{"type": "section", "text": {"type": "plain_text", "text": "hi"}}]
+    body = urllib.parse.urlencode(
+        {"token": "xoxb-fake", "channel": cid, "text": "hi", "blocks": json.dumps(blocks)}
+    ).encode()
+    with urllib.request.urlopen(fake.url + "chat.postMessage", data=body, timeout=5) as resp:
+        assert json.loads(resp.read())["ok"] is True
+    call = fake.calls_to("chat.postMessage")[0]
+    assert call.token == "xoxb-fake" and call.args["blocks"] == blocks
+    assert "token" not in call.args
+    query = urllib.parse.urlencode({"token": "xoxb-fake", "user": "U1"})
+    with urllib.request.urlopen(f"{fake.url}users.info?{query}", timeout=5) as resp:
+        assert json.loads(resp.read())["user"]["id"] == "U1"
+
+
+def test_keep_alive_connection(fake: FakeSlack) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    headers = {"Authorization": "Bearer xoxb-fake", "Content-Type": "application/json"}
+    for _ in range(3):
+        conn.request("POST", "/api/auth.test", body=b"{}", headers=headers)
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Content-Length")
+        assert json.loads(resp.read())["ok"] is True
+    conn.close()
+
+
+def test_invalid_blocks(fake: FakeSlack, client: WebClient) -> None:
+    cid = fake.add_channel("blocks", members=["U0BOT"])
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="t", blocks=too_long)
+    assert _error(exc) == "invalid_blocks"
+    assert "json-pointer:/blocks/0/text/text" in exc.value.response["errors"][0]
+    with pytest.raises(SlackApiError) as exc:
+        client.api_call("chat.postMessage", json={"channel": cid, "blocks": []})
+    assert _error(exc) == "no_text"
+
+
+def test_threads_permalinks_reactions_pins(fake: FakeSlack, client: WebClient) -> None:
+    cid = fake.add_channel("inc-7", members=["U0BOT", "U1"])
+    root = fake.user_message(cid, "U1", "db is slow")
+    assert root["type"] == "message" and root["user"] == "U1" and root["team"] == "T0001"
+    reply = client.chat_postMessage(channel=cid, text="looking", thread_ts=root["ts"])
+    human = fake.user_message(cid, "U1", "thanks", thread_ts=root["ts"])
+    assert human["thread_ts"] == root["ts"]
+    thread = client.conversations_replies(channel=cid, ts=root["ts"])["messages"]
+    assert [m["text"] for m in thread] == ["db is slow", "looking", "thanks"]
+    assert thread[0]["reply_count"] == 2
+    history = client.conversations_history(channel=cid)["messages"]
+    assert [m["ts"] for m in history] == [root["ts"]]
+    assert len(fake.messages(cid)) == 3
+
+    plain = client.chat_getPermalink(channel=cid, message_ts=root["ts"])["permalink"]
+    assert plain == f"https://fake.slack.com/archives/{cid}/p{root['ts'].replace('.', '')}"
+    threaded = client.chat_getPermalink(channel=cid, message_ts=reply["ts"])["permalink"]
+    assert threaded.endswith(f"?thread_ts={root['ts']}&cid={cid}")
+
+    client.reactions_add(channel=cid, timestamp=root["ts"], name="eyes")
+    event = fake.add_reaction(cid, root["ts"], "eyes", "U1")
+    assert event["type"] == "reaction_added" and event["item"]["ts"] == root["ts"]
+    got = client.reactions_get(channel=cid, timestamp=root["ts"])["message"]["reactions"]
+    assert got == [{"name": "eyes", "users": ["U0BOT", "U1"], "count": 2}]
+    with pytest.raises(SlackApiError) as exc:
+        client.reactions_add(channel=cid, timestamp=root["ts"], name="eyes")
+    assert _error(exc) == "already_reacted"
+
+    client.pins_add(channel=cid, timestamp=root["ts"])
+    with pytest.raises(SlackApiError) as exc:
+        client.pins_add(channel=cid, timestamp=root["ts"])
+    assert _error(exc) == "already_pinned"
+    client.pins_remove(channel=cid, timestamp=root["ts"])
+    with pytest.raises(SlackApiError) as exc:
+        client.pins_remove(channel=cid, timestamp=root["ts"])
+    assert _error(exc) == "no_pin"
+
+    edited = fake.edit_message(cid, root["ts"], "db is very slow")
+    assert edited["edited"]["user"] == "U1"
+    fake.delete_message(cid, human["ts"])
+    assert (
+        client.conversations_replies(channel=cid, ts=root["ts"])["messages"][0]["reply_count"] == 1
+    )
+
+
+def test_views(fake: FakeSlack, client: WebClient) -> None:
+    view = {
+        "type": "modal",
+        "callback_id": "declare",
+        "title": {"type": "plain_text", "text": "Declare incident"},
+        "blocks": [],
+    }
+    with pytest.raises(SlackApiError) as exc:
+        client.api_call("views.open", json={"view": view})
+    assert _error(exc) == "invalid_arguments"
+    opened = client.views_open(trigger_id="123.456.abc", view=view)["view"]
+    assert opened["id"].startswith("V") and opened["hash"] and opened["callback_id"] == "declare"
+    assert fake.calls_to("views.open")[-1].args["view"]["callback_id"] == "declare"
+    updated = client.views_update(view_id=opened["id"], hash=opened["hash"], view=view)["view"]
+    assert updated["id"] == opened["id"] and updated["hash"] != opened["hash"]
+    with pytest.raises(SlackApiError) as exc:
+        client.views_update(view_id=opened["id"], hash=opened["hash"], view=view)
+    assert _error(exc) == "hash_conflict"
+
+
+def test_files_upload_v2(fake: FakeSlack, client: WebClient) -> None:
+    cid = fake.add_channel("inc-9", members=["U0BOT"])
+    resp = client.files_upload_v2(
+        channel=cid, content="hello", filename="pm.md", initial_comment="Postmortem draft"
+    )
+    file_id = resp["file"]["id"]
+    assert file_id.startswith("F") and resp["files"][0]["name"] == "pm.md"
+    assert fake.uploads[file_id] == b"hello"
+    assert [c.method for c in fake.calls] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    assert fake.calls[1].args["files"] == [{"id": file_id, "title": "pm.md"}]
+    msg = fake.messages(cid)[-1]
+    assert msg["text"] == "Postmortem draft" and msg["files"][0]["id"] == file_id
+    with pytest.raises(SlackApiError) as exc:
+        client.files_completeUploadExternal(files=[{"id": "F0NEVER0000"}], channel_id=cid)
+    assert _error(exc) == "file_not_found"
+
+
+def test_response_url(fake: FakeSlack) -> None:
+    url = fake.response_url()
+    assert url.startswith(fake.base + "/response/") and url != fake.response_url()
+    resp = WebhookClient(url).send(text="Incident declared", response_type="in_channel")
+    assert resp.status_code == 200 and resp.body == "ok"
+    assert fake.responses == [
+        {"text": "Incident declared", "response_type": "in_channel", "url": url,
+         "channel": None}
+    ]
+    assert fake.calls == []  # response URLs are not Web API calls
+
+
+def test_in_channel_response_lands_in_its_channel(fake: FakeSlack) -> None:
+    cid = fake.add_channel("general")
+    WebhookClient(fake.response_url(cid)).send(text="for all", response_type="in_channel")
+    WebhookClient(fake.response_url(cid)).send(text="only me", response_type="ephemeral")
+    assert [m["text"] for m in fake.messages(cid)] == ["for all"]
+    assert [r["channel"] for r in fake.responses] == [cid, cid]
+
+
+def test_wait_for_calls(fake: FakeSlack, client: WebClient) -> None:
+    client.auth_test()
+    assert len(fake.wait_for_calls("auth.test", timeout=0.5)) == 1
+    with pytest.raises(AssertionError) as exc:
+        fake.wait_for_calls("chat.postMessage", count=1, timeout=0.2)
+    message = str(exc.value)
+    assert "chat.postMessage" in message and "auth.test" in message
+    assert fake.wait_for(lambda: False, timeout=0.05) is False
+    fake.reset_calls()
+    assert fake.calls == []
+
+
+def test_concurrent_posts_get_unique_increasing_ts(fake: FakeSlack, client: WebClient) -> None:
+    cid = fake.add_channel("busy", members=["U0BOT"])
+    seen: list[str] = []
+
+    def post() -> None:
+        for i in range(10):
+            seen.append(client.chat_postMessage(channel=cid, text=str(i))["ts"])
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = [m["ts"] for m in fake.messages(cid)]
+    assert len(set(seen)) == 40 and sorted(seen) == stored
+    assert len(fake.calls_to("chat.postMessage")) == 40
+
+
+def test_bolt_app_boots_against_fake(fake: FakeSlack, client: WebClient) -> None:
+    app = App(client=client, signing_secret="not-used")
+    assert app.client.auth_test()["bot_id"] == fake.bot_id
+    assert fake.calls_to("auth.test")
