@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
+import ssl
+import urllib.error
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -21,6 +24,20 @@ log = logging.getLogger(__name__)
 UNREACHABLE_USER_ERRORS = frozenset(
     {"account_inactive", "user_not_found", "channel_not_found", "user_disabled", "cannot_dm_bot"}
 )
+
+
+#: What a Web API call raises when Slack could not be reached or did not answer. (Not
+#: every ``OSError``: a missing file or jinja2's ``TemplateNotFound`` is one too.)
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
+    TimeoutError, ConnectionError, urllib.error.URLError, http.client.HTTPException,
+    ssl.SSLError)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A Web API call that timed out (urllib wraps a connect timeout in ``URLError``)."""
+    if isinstance(exc, urllib.error.URLError):
+        return isinstance(exc.reason, TimeoutError)
+    return isinstance(exc, TimeoutError)
 
 
 #: Methods that would double something in Slack if repeated after an answer was lost.
