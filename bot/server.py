@@ -51,7 +51,8 @@ class Server:
         self._server = create_server(wsgi_app(app, db), host=host, port=port, threads=threads,
                                      ident="sitrep", channel_timeout=30,
                                      connection_limit=1000, backlog=1024)
-        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        # waitress reports the port as getnameinfo() gives it: a string.
+        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
         self.url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
         self._stopping = False
