@@ -42,7 +42,8 @@ def wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
 
 
 class Server:
-    """A waitress server in a background thread (tests, the demo, and ``serve``)."""
+    """A waitress server, in a background thread (tests, the demo) or in the calling one
+    (``serve``)."""
 
     def __init__(self, app: App, db: Database, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 16) -> None:
@@ -53,7 +54,9 @@ class Server:
                                      connection_limit=1000, backlog=1024)
         # waitress reports the port as getnameinfo() gives it: a string.
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]
-        self.url = f"http://{host}:{self.port}"
+        self.host = host
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{self.port}"
         self._thread: threading.Thread | None = None
         self._stopping = False
 

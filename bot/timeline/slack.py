@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -93,8 +92,7 @@ def timeline(ctx: Ctx) -> str | None:
 
 
 def register(app: App, deps: Deps) -> None:
-    flows = TimelineSlack(deps, ThreadPoolExecutor(max_workers=4,
-                                                   thread_name_prefix="sitrep-timeline"))
+    flows = TimelineSlack(deps)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient) -> None:
