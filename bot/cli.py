@@ -46,8 +46,10 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
 
     settings.require_slack()
     running = lifecycle.start(settings)
-    server = Server(running.app, running.deps.db, host=settings.host, port=settings.port)
-    log.info("Sitrep listening on %s (POST /slack/events, GET /healthz)", server.url)
+    server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
+                    metrics=running.metrics is None)
+    log.info("Sitrep listening on %s (POST /slack/events, GET /healthz%s)", server.url,
+             "" if running.metrics else ", GET /metrics")
     lifecycle.run_until_stopped(server.serve_forever)
     return _stopped(lifecycle.shutdown(running, server.stop))
 

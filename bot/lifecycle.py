@@ -1,7 +1,8 @@
 """Starting and stopping a long-running Sitrep (``serve``, ``socket``): one way in, one way out.
 
 Start: the database is migrated (under a lock, so replicas started together take turns:
-``storage.db``), the Bolt app gets its own listener pool, and the scheduler starts.
+``storage.db``), the Bolt app gets its own listener pool, the scheduler starts, and with
+``METRICS_PORT`` a small server answers ``GET /metrics`` and ``GET /healthz`` there.
 
 Stop, on SIGTERM or Ctrl-C, in this order, all of it within ``SHUTDOWN_GRACE``:
 
@@ -11,7 +12,7 @@ Stop, on SIGTERM or Ctrl-C, in this order, all of it within ``SHUTDOWN_GRACE``:
    (replies to commands, buttons and forms that Slack was told are under way);
 3. stop the scheduler (a reminder pass in flight finishes; its leases make even a cut-short
    pass safe);
-4. close the database pool.
+4. close the metrics port and the database pool.
 
 The sandbox stops the same way, so the tests exercise this path on every run.
 """
@@ -33,6 +34,7 @@ from slack_bolt import App
 from bot.app import build_app
 from bot.background import start_background
 from bot.deps import Deps
+from bot.server import Server
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,15 +53,21 @@ class Running:
     app: App
     listeners: ThreadPoolExecutor
     background: BaseScheduler | None = None
+    metrics: Server | None = None
 
 
 def start(settings: Settings) -> Running:
-    """Migrate, build the app and start the background jobs."""
+    """Migrate, build the app and start the background jobs (and the metrics port)."""
     deps = Deps.from_settings(settings)
     deps.db.migrate()
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
     app = build_app(deps, executor=listeners)
-    return Running(deps, app, listeners, start_background(deps, app.client))
+    running = Running(deps, app, listeners, start_background(deps, app.client))
+    if settings.metrics_port:
+        running.metrics = Server(None, deps.db, host=settings.host,
+                                 port=settings.metrics_port).start()
+        log.info("metrics and health on %s (GET /metrics, GET /healthz)", running.metrics.url)
+    return running
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -96,6 +104,8 @@ def shutdown(running: Running, stop_intake: Callable[[], object],
     finished = True
     for what, stop in steps:
         finished = _wait(what, stop, deadline) and finished
+    if running.metrics is not None:
+        running.metrics.stop()
     running.deps.db.dispose()
     log.info("stopped" if finished else "stopped, with work cut short")
     return finished

@@ -40,6 +40,7 @@ class Settings:
     timeline_emoji: str = "pushpin"
     host: str = "0.0.0.0"
     port: int = 3000
+    metrics_port: int | None = None
     pool: PoolSettings = field(default_factory=PoolSettings)
     templates_dir: Path | None = None
     reminder_cron: str = "0 9 * * mon-fri"
@@ -180,6 +181,9 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"LOG_FORMAT must be text or json, not {log_format!r}")
 
     port = _port(env, "PORT", Settings.port)
+    metrics_port = _port(env, "METRICS_PORT", 0) or None
+    if metrics_port == port:
+        raise SettingsError(f"METRICS_PORT must differ from PORT ({port})")
 
     return Settings(
         bot_token=_opt(env, "SLACK_BOT_TOKEN"),
@@ -193,6 +197,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         timeline_emoji=emoji,
         host=_host(env),
         port=port,
+        metrics_port=metrics_port,
         pool=PoolSettings(
             size=_int(env, "DB_POOL_SIZE", 5, minimum=1),
             max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),

@@ -15,6 +15,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot.common.errors import OperatorError, UserError
 from bot.deps import Deps
 from bot.incidents import rules as incidents
@@ -62,6 +63,7 @@ def guarded(respond: Callable[..., Any], work: Callable[[], str | None]) -> None
     except Exception as exc:
         if is_unavailable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
+            metrics.DATABASE_UNAVAILABLE.inc()
             reply = DB_DOWN
         else:
             ref = uuid.uuid4().hex[:8]

@@ -16,11 +16,12 @@ def test_serve_answers_health_and_signed_commands(database_url: str, tmp_path: P
     with FakeSlack(bot_token="xoxb-fake") as fake:
         fake.add_user("U0LEAD", "lee")
         general = fake.add_channel("general", members=["U0LEAD"])
-        port = processes.free_port()
+        port, metrics_port = processes.free_port(), processes.free_port()
         proc = processes.start("serve", {
             "SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.url, "DATABASE_URL": database_url, "PORT": str(port),
-            "HOST": "127.0.0.1", "LOG_LEVEL": "INFO"}, tmp_path)
+            "HOST": "127.0.0.1", "METRICS_PORT": str(metrics_port), "LOG_LEVEL": "INFO"},
+            tmp_path)
         try:
             url = f"http://127.0.0.1:{port}"
             processes.wait_healthy(url, proc)
@@ -30,11 +31,19 @@ def test_serve_answers_health_and_signed_commands(database_url: str, tmp_path: P
             assert fake.channel_by_name("inc-1-served-for-real") is not None
             forged = SlackSimulator(url, "wrong-secret", fake=fake)
             assert forged.command("start Forged").status == 401
+            # METRICS_PORT keeps /metrics off the public port.
+            assert processes.get(url + "/metrics")[0] == 404
+            status, text = processes.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            assert status == 200
+            assert 'sitrep_slack_requests_total{kind="command",status="200"} 1.0' in text
+            assert 'sitrep_slack_requests_total{kind="command",status="401"} 1.0' in text
+            assert processes.get(f"http://127.0.0.1:{metrics_port}/healthz")[0] == 200
         finally:
             _out, err = processes.stop(proc)
         assert proc.returncode == 0, err
         assert "Traceback" not in err and "Logging error" not in err
         assert f"Sitrep listening on http://127.0.0.1:{port} (POST /slack/events" in err
+        assert f"metrics and health on http://127.0.0.1:{metrics_port}" in err
         # The scheduler ran its first reminder poll at start, silently.
         assert "apscheduler" not in err
         assert err.rstrip().endswith("bot.lifecycle: stopped")

@@ -25,14 +25,18 @@ from bot import cli, lifecycle
 from bot.sandbox.fakeslack import FakeSlack
 from bot.sandbox.simulator import SlackSimulator
 from bot.settings import Settings
+from tests.support import processes
 
 
 class StandInConnection:
     """Plays Slack's side of Socket Mode: one slash command, then waits to be closed."""
 
-    def __init__(self, app: Any, app_token: str, fake: FakeSlack, text: str) -> None:
+    def __init__(self, app: Any, app_token: str, fake: FakeSlack, text: str,
+                 metrics_url: str) -> None:
         self.app, self.app_token, self.fake, self.text = app, app_token, fake, text
+        self.metrics_url = metrics_url
         self.log: list[str] = []
+        self.metrics = ""
 
     def connect(self) -> None:
         sim = SlackSimulator("http://unused", "unused", team_id=self.fake.team_id,
@@ -41,6 +45,7 @@ class StandInConnection:
         body = dict(urllib.parse.parse_qsl(sim.command_body(self.text, channel=general["id"])))
         resp = self.app.dispatch(BoltRequest(body=body, mode="socket_mode"))
         self.log.append(f"acked {resp.status}")
+        self.metrics = processes.get(self.metrics_url + "/metrics")[1]
         threading.Thread(target=self._sigterm_once_listening, daemon=True).start()
 
     def _sigterm_once_listening(self) -> None:
@@ -66,8 +71,10 @@ def fake() -> Any:
 
 def test_sigterm_closes_the_connection_then_finishes_acknowledged_work(
         database_url: str, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics_port = processes.free_port()
     settings = dataclasses.replace(Settings(), bot_token="xoxb-fake", app_token="xapp-1-test",
-                                   api_url=fake.url, database_url=database_url)
+                                   api_url=fake.url, database_url=database_url,
+                                   host="127.0.0.1", metrics_port=metrics_port)
     schedulers: list[Any] = []
     real_start = lifecycle.start_background
 
@@ -79,7 +86,8 @@ def test_sigterm_closes_the_connection_then_finishes_acknowledged_work(
     connections: list[StandInConnection] = []
 
     def connect(app: Any, token: str) -> StandInConnection:
-        connections.append(StandInConnection(app, token, fake, "start sev2 Over the socket"))
+        connections.append(StandInConnection(app, token, fake, "start sev2 Over the socket",
+                                             f"http://127.0.0.1:{metrics_port}"))
         return connections[-1]
 
     fake.latency = 0.3  # the work after the ack takes a couple of seconds
@@ -96,3 +104,7 @@ def test_sigterm_closes_the_connection_then_finishes_acknowledged_work(
     assert any("is open" in r.get("text", "") for r in fake.responses)
     assert not schedulers[0].running
     assert signal.getsignal(signal.SIGTERM) is previous
+    # The metrics port served the same metrics while connected, and is closed now.
+    assert 'sitrep_slack_requests_total{kind="command",status="200"}' in connection.metrics
+    with pytest.raises(OSError):
+        processes.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
