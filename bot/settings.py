@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.common.cron import cron_error
 from storage.db import PoolSettings
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -167,8 +168,6 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"TEMPLATES_DIR {templates!r} is not a directory")
 
     cron = env.get("REMINDER_CRON", "").strip() or Settings.reminder_cron
-    from bot.tasks.reminders import cron_error
-
     if problem := cron_error(cron):
         raise SettingsError(f"REMINDER_CRON must be a five-field crontab line like "
                             f"'0 9 * * mon-fri', not {cron!r} ({problem})")

@@ -110,9 +110,14 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+#: The instant every ``clock`` starts at: a fixed Thursday afternoon, so that no test depends
+#: on the day it runs (weekday, DST, month end).
+TEST_START = dt.datetime(2026, 3, 12, 15, 4, 5, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
-    return FixedClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return FixedClock(TEST_START)
 
 
 @pytest.fixture

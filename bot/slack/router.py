@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.common.errors import OperatorError, UserError
 from bot.deps import Deps
-from bot.incidents import rules as incidents
 from bot.slack.client import UNREACHABLE_ERRORS, error_code, is_timeout
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, split
+from storage import incidents as incident_repo
 from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,8 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> str | None:
             if sub.needs_incident:
-                ctx.incident = incidents.for_channel(deps.db, ctx.channel_id)
+                with deps.db.session() as s:
+                    ctx.incident = incident_repo.by_channel(s, ctx.channel_id)
                 if ctx.incident is None or ctx.incident.team_id != ctx.team_id:
                     return NOT_IN_INCIDENT.format(cmd=COMMAND, name=sub.name)
             return sub.handler(ctx)

@@ -21,7 +21,6 @@ expire, and the next pass after it sends the reminder; a claimed row is never dr
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import os
 import socket
@@ -34,8 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
+from bot.common.cron import next_slot
 from bot.common.duedates import days_overdue, local_today
 from storage import escalations
 from storage import incidents as incident_repo
@@ -69,46 +67,6 @@ class Policy:
     def from_settings(cls, settings: Any) -> Policy:
         return cls(settings.reminder_cron, settings.reminder_lead_days,
                    settings.escalate_after_days)
-
-
-def cron_error(cron: str) -> str | None:
-    """Why ``cron`` is not a usable five-field crontab line, or None if it is."""
-    if len(cron.split()) != 5:
-        return "it needs five fields (minute hour day month weekday)"
-    try:
-        CronTrigger.from_crontab(cron, timezone=dt.UTC)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-@functools.lru_cache(maxsize=512)
-def _trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=zone)
-
-
-def _repeated(local: dt.datetime) -> bool:
-    """True for the second occurrence of a wall time that a DST change repeats."""
-    return bool(local.fold) and local.replace(fold=0).utcoffset() != local.utcoffset()
-
-
-def next_slot(cron: str, zone: ZoneInfo, after: dt.datetime, *,
-              inclusive: bool = False) -> dt.datetime | None:
-    """The first ``cron`` slot in ``zone`` after ``after`` (or at it, if ``inclusive``), in UTC.
-
-    None if the expression never fires again (``0 9 31 2 *``).
-    """
-    start = after if inclusive else after.replace(microsecond=0) + dt.timedelta(seconds=1)
-    trigger = _trigger(cron, zone)
-    for _ in range(8):
-        slot = trigger.get_next_fire_time(None, start)
-        if slot is None:
-            return None
-        utc = slot.astimezone(dt.UTC)
-        if not _repeated(utc.astimezone(zone)):
-            return utc
-        start = utc + dt.timedelta(seconds=1)
-    return None
 
 
 def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:

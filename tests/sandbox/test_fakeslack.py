@@ -9,6 +9,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from slack_bolt import App
@@ -18,6 +19,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.sandbox.fakeslack import FakeSlack
+from bot.sandbox.fakeslack.common import answers
+from bot.sandbox.fakeslack.state import Workspace
 
 
 @pytest.fixture
@@ -233,6 +236,44 @@ def test_auth_and_unknown_method(fake: FakeSlack) -> None:
         good.api_call("nope.nothing")
     assert _error(exc) == "unknown_method"
     assert fake.calls[-1].method == "nope.nothing"
+
+
+#: Every Web API method the fake answers; each family module marks its own with ``@answers``.
+ANSWERED = (
+    "api.test", "auth.test",
+    "chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete", "chat.getPermalink",
+    "conversations.create", "conversations.invite", "conversations.join", "conversations.leave",
+    "conversations.kick", "conversations.info", "conversations.list", "conversations.members",
+    "conversations.history", "conversations.replies", "conversations.open",
+    "conversations.setTopic", "conversations.setPurpose", "conversations.rename",
+    "conversations.archive", "conversations.unarchive",
+    "pins.add", "pins.remove", "pins.list", "reactions.add", "reactions.remove", "reactions.get",
+    "users.info", "users.list", "users.lookupByEmail",
+    "views.open", "views.push", "views.update", "views.publish",
+    "files.getUploadURLExternal", "files.completeUploadExternal", "files.info", "files.upload",
+)
+
+
+def test_every_family_answers_its_methods(fake: FakeSlack, client: WebClient) -> None:
+    for method in ANSWERED:
+        try:
+            client.api_call(method, json={})
+        except SlackApiError as exc:  # most refuse empty arguments, as Slack does
+            assert exc.response["error"] not in ("unknown_method", "fatal_error"), method
+    assert [c.method for c in fake.calls] == list(ANSWERED)
+
+
+def test_two_families_cannot_answer_one_method() -> None:
+    class Echo(Workspace):
+        @answers("chat.update")
+        def _echo(self, args: dict[str, Any]) -> dict[str, Any]:
+            return {"ok": True}
+
+    class Clash(Echo, FakeSlack):
+        pass
+
+    with pytest.raises(TypeError, match=r"chat\.update is answered by both Chat and Echo"):
+        Clash()
 
 
 def test_form_encoded_args_are_decoded(fake: FakeSlack) -> None:

@@ -1,0 +1,57 @@
+"""A local, in-memory fake of the Slack Web API.
+
+Used by the zero-config demo and by every end-to-end test.  It speaks real HTTP so the real
+``slack_sdk.WebClient`` / ``slack_bolt`` code paths run unchanged: point ``base_url`` (or
+``SLACK_API_URL``) at :attr:`FakeSlack.url`.  Responses follow the shapes documented at
+api.slack.com (``ok``/``error``, channel objects, ``ts`` strings, ``response_metadata``).
+
+Only the standard library is used.
+
+One module per concern, so that what answers ``conversations.create`` is found by file name:
+
+- ``state.py``: the workspace (users, channels, DMs, ids, ``ts``) and the helpers that seed
+  it; ``messages.py``: stored messages, threads, reactions and the helpers that post them;
+  ``args.py``: how handlers read their arguments.
+- One mixin per family of Web API methods, each handler marked ``@answers("family.method")``:
+  ``auth.py``, ``chat.py``, ``conversations.py``, ``pins.py``, ``reactions.py``, ``users.py``,
+  ``views.py``, ``files.py`` (with uploads and downloads) and ``responses.py``
+  (``response_url``).
+- ``blockkit.py``: Block Kit limits; ``failures.py``: the call log and injected failures;
+  ``server.py``: the HTTP server and the ``/api/`` dispatch; ``common.py``: shared pieces;
+  ``__main__.py``: ``python -m bot.sandbox.fakeslack``.
+
+A new family (a Socket Mode endpoint, OpenID Connect) is one new module with its mixin and
+one more base of :class:`FakeSlack`.
+"""
+
+from __future__ import annotations
+
+from bot.sandbox.fakeslack.auth import Auth
+from bot.sandbox.fakeslack.blockkit import block_errors
+from bot.sandbox.fakeslack.chat import Chat
+from bot.sandbox.fakeslack.common import Call, SlackError
+from bot.sandbox.fakeslack.conversations import Conversations
+from bot.sandbox.fakeslack.files import Files
+from bot.sandbox.fakeslack.pins import Pins
+from bot.sandbox.fakeslack.reactions import Reactions
+from bot.sandbox.fakeslack.responses import Responses
+from bot.sandbox.fakeslack.server import Server
+from bot.sandbox.fakeslack.users import Users
+from bot.sandbox.fakeslack.views import Views
+
+__all__ = ["Call", "FakeSlack", "SlackError", "block_errors"]
+
+
+class FakeSlack(
+    Auth,
+    Chat,
+    Conversations,
+    Pins,
+    Reactions,
+    Users,
+    Views,
+    Files,
+    Responses,
+    Server,
+):
+    """In-memory Slack workspace served over HTTP; see the module docstring."""

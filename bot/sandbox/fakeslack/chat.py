@@ -1,0 +1,74 @@
+"""``chat.*``: posting, updating and deleting the bot's messages, ephemerals and permalinks."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from bot.sandbox.fakeslack.args import Arguments
+from bot.sandbox.fakeslack.common import SlackError, answers, truthy
+
+
+class Chat(Arguments):
+    """``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``, ``chat.delete``, …"""
+
+    @answers("chat.postMessage")
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._channel_arg(args, by_name=True, open_dm=True, need_member=True, writable=True)
+        content = self._content(args, required=True)
+        msg = self._bot_message(content)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and truthy(args.get("reply_broadcast")):
+            msg["subtype"] = "thread_broadcast"
+        self._store_message(cid, msg, thread_ts)
+        return {"ok": True, "channel": cid, "ts": msg["ts"], "message": copy.deepcopy(msg)}
+
+    @answers("chat.postEphemeral")
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._channel_arg(args, by_name=True, writable=True)
+        user = args.get("user")
+        if not user or user not in self.users:
+            raise SlackError("user_not_found")
+        content = self._content(args, required=True)
+        ts = self._next_ts()
+        record = {"channel": cid, "user": user, "message_ts": ts, **content}
+        if args.get("thread_ts"):
+            record["thread_ts"] = args["thread_ts"]
+        self.ephemerals.append(record)
+        return {"ok": True, "message_ts": ts}
+
+    @answers("chat.update")
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._channel_arg(args)
+        msg = self._message_arg(cid, args.get("ts"))
+        if msg.get("user") != self.bot_user_id:
+            raise SlackError("cant_update_message")
+        content = self._content(args, required=False)
+        msg.update(content)
+        msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {
+            "ok": True,
+            "channel": cid,
+            "ts": msg["ts"],
+            "text": msg.get("text", ""),
+            "message": copy.deepcopy(msg),
+        }
+
+    @answers("chat.delete")
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._channel_arg(args)
+        msg = self._message_arg(cid, args.get("ts"))
+        if msg.get("user") != self.bot_user_id:
+            raise SlackError("cant_delete_message")
+        self._delete(cid, msg["ts"])
+        return {"ok": True, "channel": cid, "ts": msg["ts"]}
+
+    @answers("chat.getPermalink")
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._channel_arg(args)
+        msg = self._message_arg(cid, args.get("message_ts"))
+        link = f"https://{self.team_domain}.slack.com/archives/{cid}/p{msg['ts'].replace('.', '')}"
+        root = msg.get("thread_ts")
+        if root and root != msg["ts"]:
+            link += f"?thread_ts={root}&cid={cid}"
+        return {"ok": True, "channel": cid, "permalink": link}
