@@ -14,6 +14,7 @@ from typing import Any
 from bot.sandbox.fakeslack.blockkit import block_errors
 from bot.sandbox.fakeslack.common import SlackError, as_int
 from bot.sandbox.fakeslack.messages import Messages
+from bot.sandbox.fakeslack.metadata import checked_metadata
 
 
 class Arguments(Messages):
@@ -95,4 +96,10 @@ class Arguments(Messages):
         attachments = content.get("attachments")
         if attachments is not None and not isinstance(attachments, list):
             raise SlackError("invalid_attachments")
+        if "metadata" in content:
+            content["metadata"], warning = checked_metadata(content["metadata"])
+            if content["metadata"] is None:
+                del content["metadata"]
+            if warning:
+                content["_warning"] = warning
         return content

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.sandbox.fakeslack.args import Arguments
 from bot.sandbox.fakeslack.common import SlackError, answers, truthy
+from bot.sandbox.fakeslack.metadata import without_metadata
 
 
 class Chat(Arguments):
@@ -16,12 +17,15 @@ class Chat(Arguments):
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         cid = self._channel_arg(args, by_name=True, open_dm=True, need_member=True, writable=True)
         content = self._content(args, required=True)
+        warning = content.pop("_warning", None)
         msg = self._bot_message(content)
         thread_ts = args.get("thread_ts") or None
         if thread_ts and truthy(args.get("reply_broadcast")):
             msg["subtype"] = "thread_broadcast"
         self._store_message(cid, msg, thread_ts)
-        return {"ok": True, "channel": cid, "ts": msg["ts"], "message": copy.deepcopy(msg)}
+        result = {"ok": True, "channel": cid, "ts": msg["ts"],
+                  "message": copy.deepcopy(without_metadata(msg))}
+        return _warn(result, warning)
 
     @answers("chat.postEphemeral")
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -30,6 +34,7 @@ class Chat(Arguments):
         if not user or user not in self.users:
             raise SlackError("user_not_found")
         content = self._content(args, required=True)
+        content.pop("_warning", None)
         ts = self._next_ts()
         record = {"channel": cid, "user": user, "message_ts": ts, **content}
         if args.get("thread_ts"):
@@ -44,15 +49,16 @@ class Chat(Arguments):
         if msg.get("user") != self.bot_user_id:
             raise SlackError("cant_update_message")
         content = self._content(args, required=False)
+        warning = content.pop("_warning", None)
         msg.update(content)
         msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-        return {
+        return _warn({
             "ok": True,
             "channel": cid,
             "ts": msg["ts"],
             "text": msg.get("text", ""),
-            "message": copy.deepcopy(msg),
-        }
+            "message": copy.deepcopy(without_metadata(msg)),
+        }, warning)
 
     @answers("chat.delete")
     def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -72,3 +78,11 @@ class Chat(Arguments):
         if root and root != msg["ts"]:
             link += f"?thread_ts={root}&cid={cid}"
         return {"ok": True, "channel": cid, "permalink": link}
+
+
+def _warn(result: dict[str, Any], warning: str | None) -> dict[str, Any]:
+    """Add Slack's ``warning`` and ``response_metadata.warnings`` to a successful answer."""
+    if warning:
+        result["warning"] = warning
+        result["response_metadata"] = {"warnings": [warning]}
+    return result

@@ -19,6 +19,7 @@ from bot.sandbox.fakeslack.common import (
     truthy,
     ts_num,
 )
+from bot.sandbox.fakeslack.metadata import without_metadata
 
 _NAME_CHARS = frozenset(string.ascii_lowercase + string.digits + "-_")
 
@@ -164,6 +165,8 @@ class Conversations(Arguments):
                 selected.append(msg)
         selected.sort(key=lambda m: Decimal(m["ts"]), reverse=True)
         page, cursor = self._page(selected, args)
+        if not truthy(args.get("include_all_metadata")):
+            page = [without_metadata(m) for m in page]
         return {
             "ok": True,
             "messages": copy.deepcopy(page),
@@ -192,6 +195,8 @@ class Conversations(Arguments):
             if (oldest <= ts <= latest) if inclusive else (oldest < ts < latest):
                 selected.append(msg)
         page, cursor = self._page(selected, args, default=1000)
+        if not truthy(args.get("include_all_metadata")):
+            page = [without_metadata(m) for m in page]
         return {
             "ok": True,
             "messages": copy.deepcopy(page),

@@ -32,8 +32,10 @@ class Failures(Workspace):
     def fail(self, method: str, error: str, times: int = 1, retry_after: int = 1) -> None:
         """Make the next ``times`` calls to ``method`` fail (``times=-1``: until cleared).
 
-        ``error`` is ``"ratelimited"`` (HTTP 429 + Retry-After), ``"http_500"``, ``"timeout"``
-        (answer normally after ``timeout_seconds``) or any Slack error code (HTTP 200).
+        ``error`` is ``"ratelimited"`` (HTTP 429 + Retry-After), ``"http_500"``,
+        ``"http_500_after"`` (carry the call out, then answer 500: Slack posted and its answer
+        was lost), ``"timeout"`` (answer normally after ``timeout_seconds``) or any Slack
+        error code (HTTP 200).
         ``method="*"`` applies to every method without its own failure queued.
         Failures queued for the same method are consumed in order.
         """

@@ -242,7 +242,9 @@ class Server(Failures):
         if latency > 0:
             time.sleep(latency)
         headers: dict[str, str] = {}
-        if failure is not None:
+        # Slack carried the call out, then its answer was lost: the 500 hides a success.
+        lost_answer = failure is not None and failure.error == "http_500_after"
+        if failure is not None and not lost_answer:
             if failure.error == "ratelimited":
                 headers["Retry-After"] = str(failure.retry_after)
                 return 429, json_bytes({"ok": False, "error": "ratelimited"}), JSON_TYPE, headers
@@ -266,6 +268,8 @@ class Server(Failures):
                 except SlackError as exc:
                     result = {"ok": False, "error": exc.error, **exc.extra}
                 payload = json_bytes(result)  # serialise under the lock: results share state
+            if lost_answer:
+                return 500, json_bytes({"ok": False, "error": "internal_error"}), JSON_TYPE, {}
             if method == "auth.test" and result.get("ok"):
                 headers["X-OAuth-Scopes"] = "chat:write,channels:manage,channels:read,users:read"
             return 200, payload, JSON_TYPE, headers
