@@ -1,4 +1,10 @@
-"""Slack-side orchestration around the incident core: channel, card, announcements."""
+"""Slack-side orchestration around the incident core: channel, card, announcements.
+
+The card and each announcement carry message metadata naming them (``CARD``,
+``ANNOUNCEMENT``), so a post whose answer was lost is checked before it is repeated
+(``bot.slack.client.post_once``); a channel whose create was answered 5xx is looked up by
+name before it is created again (``create_channel_once``).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,14 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from bot.incidents import blocks
 from bot.incidents import rules as incidents
-from bot.slack.client import error_code, join_and_post
+from bot.slack.client import create_channel_once, error_code, join_and_post, post_once, reason
 from storage.models import Incident
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 10
+#: Metadata event types of the incident card and of an announcement of a new incident.
+CARD = "sitrep_incident_card"
+ANNOUNCEMENT = "sitrep_incident_announced"
 
 
 def open_incident(
@@ -60,12 +69,11 @@ def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[s
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = incidents.channel_name(prefix, incident.number, incident.title, attempt)
         try:
-            resp = client.conversations_create(name=name, is_private=False)
+            channel = create_channel_once(client, name, is_private=False)
         except SlackApiError as exc:
             if error_code(exc) == "name_taken" and attempt + 1 < MAX_NAME_ATTEMPTS:
                 continue
             raise
-        channel = resp["channel"]
         return channel["id"], channel["name"]
     raise AssertionError("unreachable")
 
@@ -73,7 +81,8 @@ def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[s
 def post_card(deps: Deps, client: WebClient, incident: Incident) -> None:
     """Post and pin the incident card in its channel."""
     text, card = blocks.incident_card(incident, deps.settings.timezone)
-    resp = client.chat_postMessage(channel=incident.channel_id, text=text, blocks=card)
+    resp = post_once(client, str(incident.channel_id), text=text, blocks=card,
+                     metadata=card_reason(incident))
     incidents.set_card(deps.db, incident.id, resp["ts"])
     incident.card_ts = resp["ts"]
     try:
@@ -86,12 +95,13 @@ def announce(deps: Deps, client: WebClient, incident: Incident,
              respond: Callable[..., Any] | None) -> None:
     """Say it where the command was typed, and in ``ANNOUNCE_CHANNEL`` when set."""
     text = blocks.announcement(incident)
+    metadata = reason(ANNOUNCEMENT, incident=incident.ref)
     if respond and incident.origin_channel_id != incident.channel_id:
-        respond(text=text, response_type="in_channel")
+        respond(text=text, response_type="in_channel", metadata=metadata)
     target = deps.settings.announce_channel
     if target and target not in (incident.origin_channel_id, incident.channel_id):
         try:
-            join_and_post(client, target.lstrip("#"), text=text)
+            join_and_post(client, target.lstrip("#"), text=text, metadata=metadata)
         except SlackApiError as exc:
             log.warning("announcing %s in %s failed: %s", incident.ref, target, error_code(exc))
 
@@ -103,6 +113,11 @@ def refresh_card(deps: Deps, client: WebClient, incident: Incident) -> None:
     text, card = blocks.incident_card(incident, deps.settings.timezone)
     try:
         client.chat_update(channel=incident.channel_id, ts=incident.card_ts, text=text,
-                           blocks=card)
+                           blocks=card, metadata=card_reason(incident))
     except SlackApiError as exc:
         log.warning("updating the card of %s failed: %s", incident.ref, error_code(exc))
+
+
+def card_reason(incident: Incident) -> dict[str, Any]:
+    """The card's metadata: which incident it is the card of."""
+    return reason(CARD, incident=incident.ref)

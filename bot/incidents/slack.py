@@ -193,11 +193,12 @@ def register(app: App, deps: Deps) -> None:
         user_id = body["user"]["id"]
         origin = view.get("private_metadata") or None
 
-        def respond(text: str, response_type: str = "ephemeral", **_: Any) -> None:
+        def respond(text: str, response_type: str = "ephemeral",
+                    metadata: dict[str, Any] | None = None, **_: Any) -> None:
             if origin is None:
                 return
             if response_type == "in_channel":
-                join_and_post(client, origin, text=text)
+                join_and_post(client, origin, text=text, metadata=metadata)
             else:
                 client.chat_postEphemeral(channel=origin, user=user_id, text=text)
 

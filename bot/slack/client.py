@@ -63,6 +63,33 @@ class TimeoutRetryHandler(RetryHandler):
         return _method(request.url) not in NOT_IDEMPOTENT
 
 
+class IdempotentServerErrorRetryHandler(ServerErrorRetryHandler):
+    """Retry a 5xx, but never a call that may have taken effect before Slack answered it.
+
+    Slack can post a message and then answer 500; repeating ``chat.postMessage`` or
+    ``conversations.create`` then doubles it. Those fail here, and ``post_once`` /
+    ``create_channel_once`` retry them after checking that the first attempt did not land.
+    """
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return (_method(request.url) not in NOT_IDEMPOTENT
+                and super()._can_retry(state=state, request=request, response=response,
+                                       error=error))
+
+
+class IdempotentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """Retry a dropped connection, except for calls that would double something (see above)."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return (_method(request.url) not in NOT_IDEMPOTENT
+                and super()._can_retry(state=state, request=request, response=response,
+                                       error=error))
+
+
 class MeasuredRateLimitRetryHandler(RateLimitErrorRetryHandler):
     """Slack's ``Retry-After`` wait, counted: how often and how long Sitrep was held back."""
 
@@ -109,15 +136,19 @@ class MeasuredWebClient(WebClient):
 
 
 def make_client(settings: Settings) -> WebClient:
-    """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections."""
+    """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections.
+
+    Calls that could double something (``NOT_IDEMPOTENT``) are not retried blindly: see
+    ``post_once`` and ``create_channel_once``.
+    """
     return MeasuredWebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
         timeout=int(max(1, settings.slack_timeout)),
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
+            IdempotentConnectionErrorRetryHandler(max_retry_count=2),
             MeasuredRateLimitRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
+            IdempotentServerErrorRetryHandler(max_retry_count=2),
             TimeoutRetryHandler(max_retry_count=1),
         ],
     )
@@ -131,12 +162,120 @@ def error_code(exc: SlackApiError) -> str:
         return "unknown"
 
 
-def join_and_post(client: WebClient, channel: str, **message: object) -> dict:
-    """``chat.postMessage``, joining a public channel first if the bot is not in it."""
+def join_and_post(client: WebClient, channel: str, **message: Any) -> dict:
+    """``chat.postMessage``, joining a public channel first if the bot is not in it.
+
+    With ``metadata`` the post is safe to retry after a lost answer (``post_once``).
+    """
     try:
-        return client.chat_postMessage(channel=channel, **message).data  # type: ignore[return-value]
+        return post_once(client, channel, **message)
     except SlackApiError as exc:
         if error_code(exc) != "not_in_channel":
             raise
         client.conversations_join(channel=channel)
+        return post_once(client, channel, **message)
+
+
+# -- exactly once: Slack has no idempotency key, so message metadata is Sitrep's -----------
+
+#: How far back in a conversation ``find_posted`` looks for a message's metadata.
+LOOKBACK = 100
+
+
+def reason(event_type: str, **payload: str | int) -> dict[str, Any]:
+    """Message metadata naming why Sitrep sends a message (its idempotency key)."""
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def answer_lost(exc: BaseException) -> bool:
+    """Whether a failed call may still have taken effect: a 5xx or a dropped connection.
+
+    A timeout is not one: the call may still be in flight, so reading history now cannot
+    tell; callers leave such an item for a later check instead.
+    """
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        return isinstance(status, int) and status >= 500
+    return isinstance(exc, UNREACHABLE_ERRORS) and not is_timeout(exc)
+
+
+def same_reason(found: Any, wanted: dict[str, Any], keys: tuple[str, ...] | None = None) -> bool:
+    """Whether stored metadata ``found`` names the reason ``wanted`` (on ``keys``, or all)."""
+    if not isinstance(found, dict) or found.get("event_type") != wanted["event_type"]:
+        return False
+    got, want = found.get("event_payload") or {}, wanted["event_payload"]
+    return all(got.get(k) == want[k] for k in (keys or tuple(want)))
+
+
+def find_posted(client: WebClient, channel: str, metadata: dict[str, Any], *,
+                oldest: float | None = None, keys: tuple[str, ...] | None = None) -> dict | None:
+    """The bot's message in ``channel``'s recent history that carries ``metadata``, if any.
+
+    One ``conversations.history`` read (``include_all_metadata``), newest first.
+    """
+    args: dict[str, Any] = {"channel": channel, "limit": LOOKBACK, "include_all_metadata": True}
+    if oldest is not None:
+        args["oldest"] = f"{max(0.0, oldest):.6f}"
+    for msg in client.conversations_history(**args).get("messages") or []:
+        if same_reason(msg.get("metadata"), metadata, keys):
+            return msg
+    return None
+
+
+def post_once(client: WebClient, channel: str, *, metadata: dict[str, Any] | None = None,
+              **message: Any) -> dict:
+    """``chat.postMessage`` that is repeated after a lost answer only if it did not land.
+
+    When Slack answers 5xx or the connection drops, the message may be posted all the same;
+    its ``metadata`` is looked up in the channel's recent history, and the post is repeated
+    (once) only if it is not there. Without metadata nothing is repeated.
+    """
+    if metadata is None:
         return client.chat_postMessage(channel=channel, **message).data  # type: ignore[return-value]
+    try:
+        return client.chat_postMessage(channel=channel, metadata=metadata,
+                                       **message).data  # type: ignore[return-value]
+    except Exception as exc:
+        if not answer_lost(exc):
+            raise
+        log.warning("chat.postMessage in %s: answer lost (%s); checking whether it landed",
+                    channel, exc.__class__.__name__)
+        found = find_posted(client, channel, metadata)
+        if found is not None:
+            return {"ok": True, "channel": channel, "ts": found["ts"], "message": found}
+        return client.chat_postMessage(channel=channel, metadata=metadata,
+                                       **message).data  # type: ignore[return-value]
+
+
+def channel_named(client: WebClient, name: str, *, is_private: bool = False) -> dict | None:
+    """The unarchived channel called ``name`` that the bot is in (``conversations.list``)."""
+    cursor = None
+    while True:
+        resp = client.conversations_list(
+            types="private_channel" if is_private else "public_channel", exclude_archived=True,
+            limit=999, cursor=cursor)
+        for channel in resp.get("channels") or []:
+            if channel.get("name") == name and channel.get("is_member"):
+                return channel
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+
+
+def create_channel_once(client: WebClient, name: str, *, is_private: bool = False) -> dict:
+    """``conversations.create``, repeated after a lost answer only if the channel is not there.
+
+    A channel the bot created has the bot as a member; found by name, it is the one the
+    first attempt made, so no ``-2`` channel is opened beside it.
+    """
+    try:
+        return client.conversations_create(name=name, is_private=is_private)["channel"]
+    except Exception as exc:
+        if not answer_lost(exc):
+            raise
+        log.warning("conversations.create %s: answer lost (%s); looking it up by name", name,
+                    exc.__class__.__name__)
+        found = channel_named(client, name, is_private=is_private)
+        if found is not None:
+            return found
+        return client.conversations_create(name=name, is_private=is_private)["channel"]

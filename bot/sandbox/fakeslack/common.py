@@ -39,6 +39,7 @@ class Failure:
     error: str
     remaining: int  # -1 = until clear_failures()
     retry_after: int
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose args match
 
 
 class SlackError(Exception):

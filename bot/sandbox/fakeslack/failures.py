@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from typing import Any
 
 from bot.sandbox.fakeslack.common import Call, Failure
 from bot.sandbox.fakeslack.state import Workspace
@@ -29,7 +30,8 @@ class Failures(Workspace):
         with self._lock:
             self.calls.clear()
 
-    def fail(self, method: str, error: str, times: int = 1, retry_after: int = 1) -> None:
+    def fail(self, method: str, error: str, times: int = 1, retry_after: int = 1,
+             when: Callable[[dict[str, Any]], bool] | None = None) -> None:
         """Make the next ``times`` calls to ``method`` fail (``times=-1``: until cleared).
 
         ``error`` is ``"ratelimited"`` (HTTP 429 + Retry-After), ``"http_500"``,
@@ -37,18 +39,19 @@ class Failures(Workspace):
         was lost), ``"timeout"`` (answer normally after ``timeout_seconds``) or any Slack
         error code (HTTP 200).
         ``method="*"`` applies to every method without its own failure queued.
-        Failures queued for the same method are consumed in order.
+        Failures queued for the same method are consumed in order. ``when`` limits a failure
+        to the calls whose arguments it accepts (``lambda args: args["channel"] == ...``).
         """
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.append(Failure(error, times, retry_after))
+            queue.append(Failure(error, times, retry_after, when))
 
     def clear_failures(self) -> None:
         """Drop all queued failures."""
         with self._lock:
             self._failures.clear()
 
-    def _take_failure(self, method: str) -> Failure | None:
+    def _take_failure(self, method: str, args: dict[str, Any] | None = None) -> Failure | None:
         for key in (method, "*"):
             queue = self._failures.get(key)
             while queue:
@@ -56,6 +59,8 @@ class Failures(Workspace):
                 if failure.remaining == 0:
                     queue.popleft()
                     continue
+                if failure.when is not None and not failure.when(args or {}):
+                    break
                 if failure.remaining > 0:
                     failure.remaining -= 1
                     if failure.remaining == 0:

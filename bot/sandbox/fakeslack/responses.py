@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from bot.sandbox.fakeslack.common import Reply, text_reply
+from bot.sandbox.fakeslack.common import Reply, SlackError, text_reply
 from bot.sandbox.fakeslack.messages import Messages
+from bot.sandbox.fakeslack.metadata import checked_metadata
 from bot.sandbox.fakeslack.server import Server
 
 
@@ -47,5 +48,13 @@ class Responses(Messages, Server):
             self.responses.append({**data, "url": self.base + path, "channel": channel})
             if channel and data.get("response_type") == "in_channel" and channel in self._messages:
                 content = {k: v for k, v in data.items() if k in ("text", "blocks")}
+                # https://docs.slack.dev/messaging/message-metadata: response_url posts carry it
+                if "metadata" in data:
+                    try:
+                        metadata, _warning = checked_metadata(data["metadata"])
+                    except SlackError as exc:
+                        return text_reply(400, exc.error)
+                    if metadata is not None:
+                        content["metadata"] = metadata
                 self._store_message(channel, self._bot_message(content), None)
         return text_reply(200, "ok")

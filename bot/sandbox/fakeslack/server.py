@@ -237,7 +237,7 @@ class Server(Failures):
         call = Call(method=method, args=args, token=token, at=time.time())
         with self._lock:
             self.calls.append(call)
-            failure = self._take_failure(method)
+            failure = self._take_failure(method, args)
             latency = self.latency
         if latency > 0:
             time.sleep(latency)
