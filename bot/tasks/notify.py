@@ -5,6 +5,11 @@ sorts Slack's failures the way the sweep needs them: an owner who has left
 (``account_inactive``, ``user_not_found``, ``channel_not_found`` …) is ``Unreachable``;
 anything else (5xx, timeouts, ``ratelimited`` after the client's own ``Retry-After`` retries)
 is ``Retry``, and the reminder stays due for the next pass.
+
+Every reminder carries message metadata naming its task and which reminder of the task it
+is (``REMINDER``), so a reminder whose send was never recorded (the process was killed after
+Slack accepted it) is found in the owner's DM history instead of being sent twice
+(``find_reminder``), and a post answered 5xx is checked before it is repeated (``post_once``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.common.duedates import local_today
 from bot.deps import Deps
-from bot.slack.client import UNREACHABLE_USER_ERRORS, error_code, join_and_post
+from bot.slack.client import (
+    UNREACHABLE_USER_ERRORS,
+    error_code,
+    find_posted,
+    is_timeout,
+    join_and_post,
+    post_once,
+    reason,
+)
 from bot.slack.commands import Ctx
 from bot.tasks import blocks as task_blocks
 from bot.tasks import reminders
@@ -32,6 +45,15 @@ log = logging.getLogger(__name__)
 #: Reminders of a claimed batch sent at once (each to a different DM; Slack allows about one
 #: message per second per conversation, and the client honours Retry-After beyond that).
 SEND_WORKERS = 4
+#: Metadata event types: a reminder (task, its n-th reminder, the slot) and the DM telling
+#: an owner a task is theirs.
+REMINDER = "sitrep_task_reminder"
+#: Slack stamps messages with its clock: the history read starts this much before the claim.
+CLOCK_SKEW = dt.timedelta(minutes=1)
+ASSIGNED = "sitrep_task_assigned"
+#: ... and the notices in an incident's channel: overdue tasks, an owner who is gone.
+ESCALATION = "sitrep_overdue_escalation"
+UNREACHABLE = "sitrep_owner_unreachable"
 
 
 class SlackMessenger:
@@ -54,17 +76,19 @@ class SlackMessenger:
         self._dm_channels[owner] = channel
         return channel
 
-    def send_dm(self, task: Task, owner: str, text: str, blocks: list) -> Outcome:
+    def send_dm(self, task: Task, owner: str, text: str, blocks: list,
+                metadata: dict | None = None) -> Outcome:
         try:
             channel = self.dm_channel(owner, task.dm_channel_id)
-            resp = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            resp = post_once(self.client, channel, text=text, blocks=blocks, metadata=metadata)
         except SlackApiError as exc:
             code = error_code(exc)
             if code in UNREACHABLE_USER_ERRORS:
                 return Unreachable(code)
             return Retry(code)
         except Exception as exc:  # timeouts and dropped connections: try again next pass
-            return Retry(exc.__class__.__name__)
+            # A timed-out post may still land: the sweep checks before sending it again.
+            return Retry(exc.__class__.__name__, uncertain=is_timeout(exc))
         return Sent(resp["channel"], resp["ts"])
 
     def remind(self, reminder: Reminder) -> Outcome:
@@ -72,7 +96,15 @@ class SlackMessenger:
         text, blocks = task_blocks.task_dm(
             task, incident, reminder.today,
             task_blocks.reminder_headline(task, incident, reminder.today))
-        return self.send_dm(task, task.owner_user_id, text, blocks)
+        return self.send_dm(task, task.owner_user_id, text, blocks, reminder_reason(reminder))
+
+    def find_reminder(self, reminder: Reminder, since: dt.datetime) -> Sent | None:
+        """The reminder, if Slack already has it in the owner's DM (one history read)."""
+        channel = self.dm_channel(reminder.task.owner_user_id, reminder.task.dm_channel_id)
+        found = find_posted(self.client, channel, reminder_reason(reminder),
+                            oldest=since.timestamp() - CLOCK_SKEW.total_seconds(),
+                            keys=("task", "reminder"))
+        return Sent(channel, found["ts"]) if found is not None else None
 
     def escalate(self, incident: Incident, overdue: list[Overdue]) -> bool:
         days = self.deps.settings.escalate_after_days
@@ -84,7 +116,9 @@ class SlackMessenger:
             t = item.task
             lines.append(f"• *{t.ref}* {t.text[:200]} — <@{t.owner_user_id}>, "
                          f"{item.days} days overdue")
-        return self.post(incident, "\n".join(lines))
+        day = self.deps.clock.now().astimezone(dt.UTC).date().isoformat()
+        return self.post(incident, "\n".join(lines),
+                         reason(ESCALATION, incident=incident.ref, day=day))
 
     def owner_unreachable(self, incident: Incident, owner: str, code: str,
                           tasks: list[Task]) -> None:
@@ -94,17 +128,25 @@ class SlackMessenger:
         self.post(incident, f":warning: {lead}: I can't reach <@{owner}> any more (`{code}`), "
                             f"so I've stopped reminding them about {refs}. Give "
                             f"{'it' if len(tasks) == 1 else 'each'} a new owner with "
-                            f"`/incident reassign {example} @someone`.")
+                            f"`/incident reassign {example} @someone`.",
+                  reason(UNREACHABLE, incident=incident.ref, owner=owner))
 
-    def post(self, incident: Incident, text: str) -> bool:
+    def post(self, incident: Incident, text: str, metadata: dict | None = None) -> bool:
         if not incident.channel_id:
             return False
         try:
-            join_and_post(self.client, incident.channel_id, text=text)
+            join_and_post(self.client, incident.channel_id, text=text, metadata=metadata)
         except SlackApiError as exc:
             log.warning("posting in %s's channel failed: %s", incident.ref, error_code(exc))
             return False
         return True
+
+
+def reminder_reason(reminder: Reminder) -> dict:
+    """A reminder's metadata: the task, which of its reminders this is, and the slot."""
+    task = reminder.task
+    return reason(REMINDER, task=task.ref, reminder=task.reminder_count + 1,
+                  slot=reminder.slot.isoformat(timespec="minutes"))
 
 
 def run_reminders(deps: Deps, client: WebClient, *, force: bool = False,
@@ -136,7 +178,8 @@ def tell_owner(deps: Deps, client: WebClient, change: tasks.TaskChange) -> str |
         task, incident, local_today(zone, deps.clock.now()),
         task_blocks.assigned_headline(task, incident),
         note=task_blocks.next_reminder_note(task, zone, "First reminder"))
-    outcome = messenger.send_dm(task, task.owner_user_id, text, blocks)
+    outcome = messenger.send_dm(task, task.owner_user_id, text, blocks,
+                                reason(ASSIGNED, task=task.ref, owner=task.owner_user_id))
     if isinstance(outcome, Sent):
         tasks.note_delivered(deps.db, task.id, outcome.channel_id, outcome.ts)
         return None

@@ -13,9 +13,13 @@ Slots come from APScheduler's ``CronTrigger`` evaluated in the owner's zone, so 
 moved-forward instant; one that a change repeats fires once (its first occurrence).
 
 The state is in the task rows, and APScheduler only pumps ``sweep``: it claims due rows
-under a lease (``storage.tasks``), asks a ``Messenger`` (the Slack shell) to deliver, and
-records the result and the next slot. A pass that dies after claiming leaves the lease to
-expire, and the next pass after it sends the reminder; a claimed row is never dropped.
+under a lease (``storage.tasks``) in small batches sized to the sending parallelism, asks a
+``Messenger`` (the Slack shell) to deliver, and records the batch's results and next slots
+in one transaction (with the claim of the next batch). A pass that dies after claiming
+leaves the lease to expire; a claimed row is never dropped. A row found with an expired
+lease still owned by a pass was claimed and never recorded nor given back: Slack may have
+accepted its reminder before the pass died, so the owner's DM is read for that reminder's
+metadata (one read, only then) and a reminder found there is recorded, not sent again.
 """
 
 from __future__ import annotations
@@ -42,12 +46,17 @@ from storage.db import Database
 from storage.models import Incident, Task
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.common.clock import Clock
 
 log = logging.getLogger(__name__)
 
 #: How long a claimed reminder belongs to the pass that claimed it.
 LEASE = dt.timedelta(minutes=5)
+#: Rows claimed per sending worker at a time: a killed pass holds at most this many per
+#: worker for the lease, and a batch keeps every worker busy.
+CLAIM_PER_WORKER = 2
 #: No reminder this soon after the DM that told the owner about the task.
 QUIET_AFTER_DM = dt.timedelta(hours=1)
 #: A forced pass (``remind --now``) skips tasks reminded this recently (a repeated run).
@@ -146,6 +155,8 @@ class Reminder:
     incident: Incident
     zone: ZoneInfo
     today: dt.date
+    #: The slot this reminder is for (``now`` in a forced pass).
+    slot: dt.datetime
 
     @property
     def overdue_days(self) -> int:
@@ -162,9 +173,14 @@ class Sent:
 
 @dataclass(frozen=True)
 class Retry:
-    """Not delivered for now (5xx, timeout, rate limit beyond retries): due next pass."""
+    """Not delivered for now (5xx, timeout, rate limit beyond retries): due next pass.
+
+    ``uncertain``: Slack may have delivered it all the same (a timeout); the lease is kept
+    to expire, so the next pass checks the owner's DM before sending it again.
+    """
 
     reason: str
+    uncertain: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,10 @@ class Messenger(Protocol):
 
     def remind(self, reminder: Reminder) -> Outcome: ...
 
+    def find_reminder(self, reminder: Reminder, since: dt.datetime) -> Sent | None:
+        """The reminder if it was delivered after ``since`` (it carries its own mark)."""
+        ...
+
     def escalate(self, incident: Incident, overdue: list[Overdue]) -> bool: ...
 
     def owner_unreachable(self, incident: Incident, owner: str, code: str,
@@ -207,6 +227,8 @@ class SweepReport:
     superseded: int = 0
     #: Claimed, then given back unsent for the next pass (owner just gone, or out of time).
     skipped: int = 0
+    #: Left unrecorded by a pass that died, found already delivered: recorded, not re-sent.
+    recovered: int = 0
     sent_task_ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -214,7 +236,8 @@ class SweepReport:
                 f"{self.retried} left due for the next pass, "
                 f"{self.owners_unreachable} owner(s) unreachable, "
                 f"{self.escalated} escalation(s)"
-                + (f", {self.skipped} given back unsent" if self.skipped else ""))
+                + (f", {self.skipped} given back unsent" if self.skipped else "")
+                + (f", {self.recovered} found already delivered" if self.recovered else ""))
 
 
 def worker_id() -> str:
@@ -227,10 +250,15 @@ class _Pass:
                  worker: str) -> None:
         self.db, self.policy, self.messenger, self.now = db, policy, messenger, now
         self.worker = worker
+        self.force = False
         self.report = SweepReport()
         self.zones: dict[str, ZoneInfo] = {}
         self.gone: set[str] = set()
         self.to_escalate: set[int] = set()
+        #: Rows claimed with a dead pass's expired lease: task id → when that lease began.
+        self.unsure: dict[int, dt.datetime] = {}
+        #: Delivered, to be recorded with the next claim: (task id, next slot, channel, ts).
+        self.pending: list[tuple[int, dt.datetime | None, str, str]] = []
         self.lock = threading.Lock()  # deliveries of one batch may run in parallel
 
     def zone(self, owner: str) -> ZoneInfo:
@@ -244,24 +272,46 @@ class _Pass:
 
     def claim(self, force: bool, after_id: int,
               batch: int) -> tuple[list[repo.TaskRow], int | None]:
-        """Lease the next batch; returns it and the id to continue after (None: no more)."""
+        """Record what was delivered, then lease the next batch (one transaction).
+
+        Returns the batch and the id to continue after (None: no more).
+        """
         with self.db.session() as s:
+            self.record(s)
             if force:
                 rows = repo.reminder_candidates(s, self.now, after_id=after_id, limit=batch * 4)
                 if not rows:
                     return [], None
                 last = rows[-1][0].id
                 # Zones were looked up before this transaction (no Slack call inside it).
-                rows = [(t, i) for t, i in rows if t.owner_user_id in self.zones
-                        and due_at_forced_slot(t, self.zones[t.owner_user_id], self.policy,
-                                               self.now)]
+                due = [(t, i) for t, i in rows if t.owner_user_id in self.zones
+                       and due_at_forced_slot(t, self.zones[t.owner_user_id], self.policy,
+                                              self.now)]
+                if len(due) > batch:  # lease no more than a batch; continue after it
+                    due = due[:batch]
+                    last = due[-1][0].id
+                rows = due
             else:
                 rows = repo.due_for_reminder(s, self.now, after_id=after_id, limit=batch)
                 if not rows:
                     return [], None
                 last = rows[-1][0].id
+            for task, _ in rows:
+                if task.lease_owner is not None and task.lease_until is not None:
+                    # Claimed by a pass that neither recorded nor gave it back: it may
+                    # have been delivered just before that pass died.
+                    self.unsure[task.id] = task.lease_until - LEASE
             repo.lease(s, [t for t, _ in rows], self.worker, self.now + LEASE)
         return rows, last
+
+    def record(self, session: Session) -> None:
+        """Record the delivered reminders of the last batch and their next slots."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for task_id, next_at, channel, ts in pending:
+            kept = repo.record_sent(session, task_id, self.worker, now=self.now,
+                                    next_at=next_at, dm_channel_id=channel, dm_ts=ts)
+            self.report.superseded += not kept
 
     def release(self, rows: Iterable[repo.TaskRow]) -> None:
         with self.db.session() as s:
@@ -276,28 +326,36 @@ class _Pass:
             with self.lock:
                 self.report.skipped += 1
             return
+        since = self.unsure.get(task.id)
+        found: Sent | None = None
         try:
             zone = self.zone(task.owner_user_id)
-            reminder = Reminder(task, incident, zone, local_today(zone, self.now))
-            outcome = self.messenger.remind(reminder)
+            slot = self.now if self.force or task.next_reminder_at is None \
+                else min(task.next_reminder_at, self.now)
+            reminder = Reminder(task, incident, zone, local_today(zone, self.now), slot)
+            if since is not None:
+                found = self.messenger.find_reminder(reminder, since)
+            outcome = found or self.messenger.remind(reminder)
         except Exception:
             log.exception("reminder for %s failed; it stays due", task.ref)
-            outcome = Retry("error")
+            # A row whose delivery is unknown keeps its lease: it is checked again, not sent.
+            outcome = Retry("error", uncertain=since is not None)
         if isinstance(outcome, Sent):
             next_at = next_reminder(task.due_date, zone, self.policy, self.now)
-            with self.db.session() as s:
-                kept = repo.record_sent(s, task.id, self.worker, now=self.now, next_at=next_at,
-                                        dm_channel_id=outcome.channel_id, dm_ts=outcome.ts)
             with self.lock:
-                self.report.sent += 1
-                self.report.sent_task_ids.append(task.id)
-                self.report.superseded += not kept
+                self.pending.append((task.id, next_at, outcome.channel_id, outcome.ts))
+                if found is not None:
+                    self.report.recovered += 1
+                else:
+                    self.report.sent += 1
+                    self.report.sent_task_ids.append(task.id)
                 if reminder.overdue_days > self.policy.escalate_after_days:
                     self.to_escalate.add(incident.id)
         elif isinstance(outcome, Retry):
             log.info("reminder for %s not delivered (%s); due next pass", task.ref,
                      outcome.reason)
-            self.release([(task, incident)])
+            if not outcome.uncertain:
+                self.release([(task, incident)])
             with self.lock:
                 self.report.retried += 1
         else:
@@ -354,15 +412,18 @@ class _Pass:
 
 
 def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
-          now: dt.datetime | None = None, force: bool = False, batch: int = 50,
+          now: dt.datetime | None = None, force: bool = False, batch: int | None = None,
           workers: int = 1, worker: str | None = None) -> SweepReport:
     """One reminder pass: send every due reminder once, then escalate long-overdue tasks.
 
     ``force`` treats ``now`` as a slot for everyone (``incident-bot remind --now``). Safe to
     run on every replica at once: claims are disjoint and leased. ``workers`` > 1 delivers
-    a claimed batch in parallel (Slack's latency, not ours, bounds a pass).
+    a claimed batch in parallel (Slack's latency, not ours, bounds a pass); a batch is
+    ``CLAIM_PER_WORKER`` rows per worker unless ``batch`` says otherwise.
     """
+    batch = batch or max(1, workers) * CLAIM_PER_WORKER
     run = _Pass(db, policy, messenger, now or clock.now(), worker or worker_id())
+    run.force = force
     if force:
         with db.session() as s:
             owners = repo.open_owners(s)
@@ -380,6 +441,8 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
             else:
                 list(pool.map(run.deliver, *zip(*rows, strict=True),
                               [deadline] * len(rows)))
+        with db.session() as s:
+            run.record(s)
     finally:
         if pool is not None:
             pool.shutdown()

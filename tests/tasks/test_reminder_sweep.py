@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.common.clock import FixedClock
 from bot.incidents import rules as incidents
+from bot.tasks import reminders
 from bot.tasks import rules as tasks
 from bot.tasks.reminders import (
     LEASE,
@@ -49,6 +50,14 @@ class Recorder:
         self.escalate_ok = True
         self.unreachable: list[tuple[int, str, list[str]]] = []
         self.during_send: object = None
+        #: (task id, which reminder) → Sent: what the owner's DM holds, as Slack would show it.
+        self.delivered: dict[tuple[int, int], Sent] = {}
+        self.lookups: list[int] = []
+
+    def find_reminder(self, reminder: Reminder, since: dt.datetime) -> Sent | None:
+        with self.lock:
+            self.lookups.append(reminder.task.id)
+            return self.delivered.get((reminder.task.id, reminder.task.reminder_count + 1))
 
     def zone_of(self, user_id: str) -> ZoneInfo:
         return PARIS
@@ -65,7 +74,9 @@ class Recorder:
             self.during_send(reminder)
         with self.lock:
             self.sent.append(reminder.task.id)
-            return Sent("D0OWNER", f"{len(self.sent)}.000100")
+            sent = Sent("D0OWNER", f"{len(self.sent)}.000100")
+            self.delivered[(reminder.task.id, reminder.task.reminder_count + 1)] = sent
+            return sent
 
     def escalate(self, incident: Incident, overdue: list[Overdue]) -> bool:
         with self.lock:
@@ -143,6 +154,54 @@ def test_a_pass_killed_between_claim_and_send_leaves_it_to_a_later_pass(
     assert run(db, clock, rec).sent == 1
     assert run(db, clock, rec).sent == 0
     assert rec.sent == [task.id] and row(db, task.id).reminder_count == 1
+
+
+def test_a_pass_killed_after_slack_accepted_is_recorded_not_resent(
+        db: Database, at_monday: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = at_monday
+    incident = new_incident(db, clock)
+    bob = new_task(db, clock, incident)
+    cara = new_task(db, clock, incident, owner="UCARA")
+    clock.set(MONDAY_9)
+    rec = Recorder()
+
+    def die(self: reminders._Pass, session: object) -> None:  # killed before recording sends
+        if self.pending:
+            raise Killed()
+
+    real = reminders._Pass.record
+    monkeypatch.setattr(reminders._Pass, "record", die)
+    with pytest.raises(Killed):
+        run(db, clock, rec, batch=1)  # bob's is sent; the claim of cara's never happens
+    monkeypatch.setattr(reminders._Pass, "record", real)
+    assert rec.sent == [bob.id] and row(db, bob.id).reminder_count == 0
+    clock.set(MONDAY_9 + LEASE)
+    report = run(db, clock, rec)
+    assert (report.sent, report.recovered) == (1, 1)
+    assert rec.sent == [bob.id, cara.id]  # bob's was found in his DM, not sent again
+    assert rec.lookups == [bob.id]  # one read, only for the row the dead pass left
+    stored = row(db, bob.id)
+    assert (stored.reminder_count, stored.dm_ts, stored.lease_owner) == (1, "1.000100", None)
+    assert run(db, clock, rec).sent == 0 and rec.lookups == [bob.id]
+
+
+def test_claims_come_in_batches_sized_to_the_workers(db: Database,
+                                                     at_monday: FixedClock) -> None:
+    clock = at_monday
+    incident = new_incident(db, clock)
+    for n in range(12):
+        new_task(db, clock, incident, owner=f"U{n:02d}")
+    clock.set(MONDAY_9)
+    rec = Recorder()
+    leased: list[int] = []
+
+    def count_leases(reminder: Reminder) -> None:
+        with db.session() as s:
+            leased.append(len(s.scalars(select(Task).where(Task.lease_owner.is_not(None))).all()))
+
+    rec.during_send = count_leases
+    assert run(db, clock, rec, workers=2).sent == 12
+    assert max(leased) <= 2 * reminders.CLAIM_PER_WORKER
 
 
 def test_transient_failures_leave_the_reminder_due(db: Database, at_monday: FixedClock) -> None:

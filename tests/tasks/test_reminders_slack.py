@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.sandbox.sandbox import Sandbox
 from bot.slack.client import make_client
 from bot.tasks import notify
+from bot.tasks.reminders import LEASE
 from storage import tasks as repo
 from storage.db import Database
 from storage.models import Task
@@ -154,16 +155,15 @@ def test_ratelimited_honours_retry_after_and_sends_once(sandbox: Sandbox) -> Non
     assert stored(sb)[0].reminder_count == 1
 
 
-@pytest.mark.parametrize("failure", ["http_500", "timeout", "ratelimited"])
-def test_server_errors_timeouts_and_lasting_rate_limits_leave_it_due(
+@pytest.mark.parametrize("failure", ["http_500", "ratelimited"])
+def test_server_errors_and_lasting_rate_limits_leave_it_due(
         sandbox: Sandbox, failure: str) -> None:
     sb = sandbox
     _, slot = _overdue_task(sb)
     client = make_client(sb.settings)
-    client.timeout = 1
-    sb.fake.timeout_seconds = 2
-    # More failures than the client retries (5xx: 2 retries, 429: 3 with Retry-After 0).
-    sb.fake.fail("chat.postMessage", failure, times=1 if failure == "timeout" else 4,
+    # More failures than the client tries (5xx: a post, a history check, one more post;
+    # 429: 3 retries with Retry-After 0).
+    sb.fake.fail("chat.postMessage", failure, times=2 if failure == "http_500" else 4,
                  retry_after=0)
     report = notify.run_reminders(sb.deps, client)
     assert (report.sent, report.retried) == (0, 1)
@@ -172,6 +172,31 @@ def test_server_errors_timeouts_and_lasting_rate_limits_leave_it_due(
     assert notify.run_reminders(sb.deps, client).sent == 1
     task = stored(sb)[0]
     assert task.reminder_count == 1 and task.next_reminder_at == utc(2026, 11, 26, 20)
+
+
+def test_a_timed_out_reminder_is_checked_in_the_dm_not_sent_again(sandbox: Sandbox) -> None:
+    sb = sandbox
+    _, slot = _overdue_task(sb)
+    client = make_client(sb.settings)
+    client.timeout = 1
+    sb.fake.timeout_seconds = 2  # Slack posts it, but answers after the client gave up
+    sb.fake.fail("chat.postMessage", "timeout", times=1)
+    before = len(sb.fake.calls_to("chat.postMessage"))
+    report = notify.run_reminders(sb.deps, client)
+    assert (report.sent, report.retried) == (0, 1)
+    task = stored(sb)[0]
+    assert task.reminder_count == 0 and task.lease_owner  # kept: its fate is unknown
+    assert notify.run_reminders(sb.deps, client).sent == 0  # not before the lease ends
+    dm = sb.fake.dm_channel_id("U0BOB") or ""
+    assert sb.fake.wait_for(lambda: len(sb.fake.messages(dm)) == 2)  # assigned + the reminder
+    sb.deps.clock.set(slot + LEASE)  # type: ignore[attr-defined]
+    reads = len(sb.fake.calls_to("conversations.history"))
+    report = notify.run_reminders(sb.deps, client)
+    assert (report.sent, report.recovered) == (0, 1)
+    assert len(sb.fake.calls_to("conversations.history")) == reads + 1
+    assert len(dm_posts(sb, before)) == 1
+    task = stored(sb)[0]
+    assert task.reminder_count == 1 and task.lease_owner is None
 
 
 @pytest.mark.parametrize("error", ["account_inactive", "user_not_found", "channel_not_found"])
