@@ -19,9 +19,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(command: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """``python -m bot.cli <command>`` with ``env`` on top of this environment."""
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", command],
+def start(command: str, env: dict[str, str], cwd: Path,
+          *args: str) -> subprocess.Popen[str]:
+    """``python -m bot.cli <command> [args]`` with ``env`` on top of this environment."""
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", command, *args],
                             env={**os.environ, **env}, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
