@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -153,28 +153,41 @@ def reminder_candidates(session: Session, now: dt.datetime, *, after_id: int = 0
 
 
 def lease(session: Session, tasks: Sequence[Task], worker: str, until: dt.datetime) -> None:
-    """Mark ``tasks`` as being reminded by ``worker`` until ``until`` (then anyone may retry)."""
-    for task in tasks:
-        task.lease_owner, task.lease_until = worker, until
-    session.flush()
+    """Mark ``tasks`` as being reminded by ``worker`` until ``until`` (then anyone may retry).
+
+    One UPDATE for the batch; the loaded rows keep the lease they were claimed with (the
+    sweep reads it to tell a dead pass's row).
+    """
+    if tasks:
+        session.execute(sql_update(Task.__table__)
+                        .where(Task.__table__.c.id.in_([t.id for t in tasks]))
+                        .values(lease_owner=worker, lease_until=until))
 
 
-def record_sent(session: Session, task_id: int, worker: str, *, now: dt.datetime,
-                next_at: dt.datetime | None, dm_channel_id: str, dm_ts: str) -> bool:
-    """Record a delivered reminder and the next one; False if ``worker`` lost the lease.
+#: A delivered reminder to record: (task id, next reminder, DM channel, DM ts).
+SentReminder = tuple[int, dt.datetime | None, str, str]
+
+
+def record_sent(session: Session, sent: Sequence[SentReminder], worker: str, *,
+                now: dt.datetime) -> int:
+    """Record delivered reminders and their next ones; returns how many ``worker`` lost.
 
     A lost lease means a person changed the task meanwhile (done, reassigned, new due date):
     their change wins and is not overwritten.
     """
+    if not sent:
+        return 0
     table = Task.__table__.c
-    result = session.execute(  # a Core UPDATE: it runs once per reminder, keep it lean
+    result = session.execute(  # one Core UPDATE run for the whole batch (executemany)
         sql_update(Task.__table__)
-        .where(table.id == task_id, table.lease_owner == worker)
+        .where(table.id == bindparam("task_id"), table.lease_owner == worker)
         .values(reminder_count=table.reminder_count + 1, last_reminded_at=now,
-                next_reminder_at=next_at, dm_channel_id=dm_channel_id, dm_ts=dm_ts,
-                lease_owner=None, lease_until=None)
+                next_reminder_at=bindparam("next_at"), dm_channel_id=bindparam("channel"),
+                dm_ts=bindparam("ts"), lease_owner=None, lease_until=None),
+        [{"task_id": task_id, "next_at": next_at, "channel": channel, "ts": ts}
+         for task_id, next_at, channel, ts in sent],
     )
-    return result.rowcount == 1
+    return len(sent) - result.rowcount
 
 
 def release(session: Session, task_id: int, worker: str) -> bool:

