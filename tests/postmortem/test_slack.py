@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.common.clock import FixedClock
-from bot.common.splitting import MESSAGE_BLOCKS, MESSAGE_CHARS, SECTION_LIMIT
 from bot.postmortem.slack import MAX_MESSAGES, REST_IN_FILE
 from bot.sandbox.sandbox import Sandbox
+from bot.slack.limits import MESSAGE_BLOCK_CHARS as MESSAGE_CHARS
+from bot.slack.limits import MESSAGE_BLOCKS
+from bot.slack.limits import SECTION_TEXT as SECTION_LIMIT
 from storage import postmortem as repo
 from storage import timeline
 from storage.models import Incident, PostmortemVersion
