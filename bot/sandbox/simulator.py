@@ -17,6 +17,8 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.common.text import to_slack
+
 _ids = itertools.count(1)
 
 
@@ -81,6 +83,10 @@ class SlackSimulator:
     # -- slash commands ------------------------------------------------------------------
     def command_body(self, text: str, *, user: str = "U0LEAD", channel: str = "C0GENERAL",
                      channel_name: str = "general", command: str = "/incident") -> str:
+        """The form Slack posts for ``command text``. ``text`` is what the person typed, with
+        mentions and links already in Slack's markup (``<@U123|ann>``, as ``should_escape``
+        makes them); ``&``, ``<`` and ``>`` are escaped the way Slack sends them
+        (https://api.slack.com/interactivity/slash-commands#creating_commands)."""
         n = next(_ids)
         return urllib.parse.urlencode({
             "token": "verification-token-unused",
@@ -91,7 +97,7 @@ class SlackSimulator:
             "user_id": user,
             "user_name": user.lower(),
             "command": command,
-            "text": text,
+            "text": to_slack(text),
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
             "response_url": self._response_url(channel),

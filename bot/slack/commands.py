@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.common.splitting import cut
+from bot.common.text import mrkdwn
+
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
@@ -40,7 +43,11 @@ def split(text: str) -> Invocation:
 
 @dataclass
 class Ctx:
-    """One run of a subcommand: who, where, and how to answer."""
+    """One run of a subcommand: who, where, and how to answer.
+
+    ``args`` is the text as typed (decoded from Slack's markup, ``bot.common.text``): a
+    reply that repeats any of it escapes it with ``mrkdwn``.
+    """
 
     deps: Deps
     client: WebClient
@@ -51,6 +58,7 @@ class Ctx:
     respond: Callable[..., Any]
     trigger_id: str | None = None
     incident: Incident | None = None
+    response_url: str | None = None
 
     @property
     def tz(self) -> Any:
@@ -114,7 +122,7 @@ class Registry:
         guess = self.suggest(name)
         hint = f" Did you mean `{guess}`?" if guess else ""
         return (
-            f"I don't know `{COMMAND} {name[:40]}`.{hint}\n"
+            f"I don't know `{COMMAND} {mrkdwn(cut(name, 40))}`.{hint}\n"
             f"Type `{COMMAND} help` to see every subcommand."
         )
 

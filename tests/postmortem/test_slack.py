@@ -281,7 +281,7 @@ def test_user_text_never_broadcasts_or_runs_as_a_template(sb: Sandbox) -> None:
                      now=NOW, author_user_id="U0CARA", message_channel_id=channel,
                      message_ts="1714770120.000100",
                      text="<!here> <!channel> <!subteam^S1|@oncall> {{ 7*7 }} {% raw %} "
-                          "&lt;!everyone&gt; <@U0BOB>")
+                          "<!everyone> <@U0BOB> <script>")
     run(sb, channel, "cause {{ config }} <!channel>")
     run(sb, channel, "postmortem")
     run(sb, channel, "postmortem publish")
@@ -289,7 +289,7 @@ def test_user_text_never_broadcasts_or_runs_as_a_template(sb: Sandbox) -> None:
     for payload in payloads:
         assert not re.search(r"<!(here|channel|everyone|subteam)", payload)
     markdown = list(sb.fake.uploads.values())[-1].decode()
-    assert "@here @channel @oncall {{ 7*7 }} {% raw %} &lt;!everyone> @bob" in markdown
+    assert "@here @channel @oncall {{ 7*7 }} {% raw %} @everyone @bob \\<script>" in markdown
     assert "**Root cause:** {{ config }} @channel" in markdown
 
 
