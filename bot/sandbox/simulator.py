@@ -162,6 +162,20 @@ class SlackSimulator:
             "previous_message": {k: v for k, v in previous.items() if k != "channel"},
         }, **kw)
 
+    def message_replied(self, parent: dict[str, Any], channel: str, *,
+                        with_subtype: bool = False, **kw: Any) -> Reply:
+        """A ``message_replied`` event about thread ``parent`` (as ``FakeSlack.messages``
+        shows it after a reply). Over the Events API it comes without its subtype
+        (https://api.slack.com/events/message/message_replied), unless ``with_subtype``."""
+        now = f"{self._now():.6f}"
+        event: dict[str, Any] = {
+            "type": "message", "hidden": True, "channel": channel, "event_ts": now, "ts": now,
+            "message": {k: v for k, v in parent.items() if k != "channel"},
+        }
+        if with_subtype:
+            event["subtype"] = "message_replied"
+        return self.event(event, **kw)
+
     def message_deleted(self, previous: dict[str, Any], channel: str, **kw: Any) -> Reply:
         """A ``message_deleted`` event for ``previous`` (``deleted_ts`` is its ``ts``)."""
         now = f"{self._now():.6f}"
