@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.common.splitting import cut
-from bot.common.text import mrkdwn
+from bot.common.text import escape, mrkdwn
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -111,12 +111,12 @@ class Registry:
         lines = [f"*Sitrep* — `{COMMAND} <subcommand>`:"]
         for sub in self.all():
             where = "" if sub.needs_incident else " _(anywhere)_"
-            lines.append(f"• `{COMMAND} {sub.usage}` — {sub.summary}{where}")
+            lines.append(f"• `{COMMAND} {escape(sub.usage)}` — {sub.summary}{where}")
         lines.append("Subcommands not marked _(anywhere)_ work in an incident's channel.")
         return "\n".join(lines)
 
     def usage_of(self, sub: Subcommand) -> str:
-        return f"Usage: `{COMMAND} {sub.usage}` — {sub.summary}"
+        return f"Usage: `{COMMAND} {escape(sub.usage)}` — {sub.summary}"
 
     def unknown_text(self, name: str) -> str:
         guess = self.suggest(name)
