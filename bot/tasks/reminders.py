@@ -21,7 +21,6 @@ expire, and the next pass after it sends the reminder; a claimed row is never dr
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import os
 import socket
@@ -34,8 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
+from bot.common.cron import next_slot
 from bot.common.duedates import days_overdue, local_today
 from storage import escalations
 from storage import incidents as incident_repo
@@ -69,46 +67,6 @@ class Policy:
     def from_settings(cls, settings: Any) -> Policy:
         return cls(settings.reminder_cron, settings.reminder_lead_days,
                    settings.escalate_after_days)
-
-
-def cron_error(cron: str) -> str | None:
-    """Why ``cron`` is not a usable five-field crontab line, or None if it is."""
-    if len(cron.split()) != 5:
-        return "it needs five fields (minute hour day month weekday)"
-    try:
-        CronTrigger.from_crontab(cron, timezone=dt.UTC)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-@functools.lru_cache(maxsize=512)
-def _trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=zone)
-
-
-def _repeated(local: dt.datetime) -> bool:
-    """True for the second occurrence of a wall time that a DST change repeats."""
-    return bool(local.fold) and local.replace(fold=0).utcoffset() != local.utcoffset()
-
-
-def next_slot(cron: str, zone: ZoneInfo, after: dt.datetime, *,
-              inclusive: bool = False) -> dt.datetime | None:
-    """The first ``cron`` slot in ``zone`` after ``after`` (or at it, if ``inclusive``), in UTC.
-
-    None if the expression never fires again (``0 9 31 2 *``).
-    """
-    start = after if inclusive else after.replace(microsecond=0) + dt.timedelta(seconds=1)
-    trigger = _trigger(cron, zone)
-    for _ in range(8):
-        slot = trigger.get_next_fire_time(None, start)
-        if slot is None:
-            return None
-        utc = slot.astimezone(dt.UTC)
-        if not _repeated(utc.astimezone(zone)):
-            return utc
-        start = utc + dt.timedelta(seconds=1)
-    return None
 
 
 def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -247,13 +205,16 @@ class SweepReport:
     owners_unreachable: int = 0
     escalated: int = 0
     superseded: int = 0
+    #: Claimed, then given back unsent for the next pass (owner just gone, or out of time).
+    skipped: int = 0
     sent_task_ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.sent} reminder{'s' if self.sent != 1 else ''} sent, "
                 f"{self.retried} left due for the next pass, "
                 f"{self.owners_unreachable} owner(s) unreachable, "
-                f"{self.escalated} escalation(s)")
+                f"{self.escalated} escalation(s)"
+                + (f", {self.skipped} given back unsent" if self.skipped else ""))
 
 
 def worker_id() -> str:
@@ -312,6 +273,8 @@ class _Pass:
             # Its owner just left (reminders stopped), or Slack is so slow that the lease
             # could run out: give it back, still due, for the next pass.
             self.release([(task, incident)])
+            with self.lock:
+                self.report.skipped += 1
             return
         try:
             zone = self.zone(task.owner_user_id)
@@ -426,7 +389,9 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
         except Exception:
             log.exception("escalation check of incident %s failed; next pass retries",
                           incident_id)
-    if run.report.sent or run.report.retried or run.report.owners_unreachable:
-        log.info("reminder pass: %s", run.report)
-    return run.report
+    report = run.report
+    if report.sent or report.retried or report.owners_unreachable or report.skipped \
+            or report.escalated:
+        log.info("reminder pass: %s", report)
+    return report
 

@@ -5,13 +5,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.common.cron import cron_error, next_slot
 from bot.tasks.reminders import (
     Policy,
-    cron_error,
     due_at_forced_slot,
     first_reminder,
     next_reminder,
-    next_slot,
     snoozed_reminder,
 )
 from storage.models import Task
