@@ -16,9 +16,10 @@ One module per concern, so that what answers ``conversations.create`` is found b
   ``auth.py``, ``chat.py``, ``conversations.py``, ``pins.py``, ``reactions.py``, ``users.py``,
   ``views.py``, ``files.py`` (with uploads and downloads) and ``responses.py``
   (``response_url``).
-- ``blockkit.py``: Block Kit limits; ``metadata.py``: message metadata (kept, checked, read
-  back only with ``include_all_metadata``); ``failures.py``: the call log and injected
-  failures (``http_500_after``: applied, then answered 500);
+- ``blockkit.py``: Block Kit and message limits (slack_sdk's models, plus what they leave
+  out); ``metadata.py``: message metadata (kept, checked, read back only with
+  ``include_all_metadata``); ``failures.py``: the call log and injected failures
+  (``http_500_after``: applied, then answered 500);
   ``server.py``: the HTTP server and the ``/api/`` dispatch; ``common.py``: shared pieces;
   ``__main__.py``: ``python -m bot.sandbox.fakeslack``.
 
