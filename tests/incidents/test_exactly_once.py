@@ -54,6 +54,15 @@ def test_card_posted_then_500_is_not_posted_again(sb: Sandbox) -> None:
         (channel["id"], "1")]
 
 
+def test_card_posted_then_connection_dropped_is_not_posted_again(sb: Sandbox) -> None:
+    sb.fake.fail("chat.postMessage", "drop_after",
+                 when=lambda args: args.get("channel") != sb.incidents)  # type: ignore[attr-defined]
+    channel = start(sb, "Card connection dropped")
+    assert sb.fake.wait_for(lambda: announced(sb))
+    assert len(tagged(sb, channel["id"], CARD)) == 1
+    assert len(sb.fake.calls_to("conversations.history")) == 1
+
+
 def test_card_refused_with_500_is_posted_once_after_checking(sb: Sandbox) -> None:
     sb.fake.fail("chat.postMessage", "http_500",
                  when=lambda args: args.get("channel") != sb.incidents)  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def client(fake: FakeSlack) -> WebClient:
-    return WebClient(token="xoxb-fake", base_url=fake.url, timeout=5)  # no retries
+    return WebClient(token="xoxb-fake", base_url=fake.url, timeout=5)
 
 
 def test_metadata_is_stored_and_read_back_only_when_asked(fake: FakeSlack,
@@ -81,3 +81,13 @@ def test_http_500_after_applies_the_call_then_fails(fake: FakeSlack, client: Web
     with pytest.raises(SlackApiError):
         client.conversations_create(name="inc-5")
     assert fake.channel_by_name("inc-5") is not None
+
+
+def test_drop_after_applies_the_call_then_closes_the_connection(fake: FakeSlack,
+                                                                 client: WebClient) -> None:
+    channel = client.conversations_create(name="inc-6")["channel"]["id"]
+    fake.fail("chat.postMessage", "drop_after")
+    bare = WebClient(token="xoxb-fake", base_url=fake.url, timeout=5, retry_handlers=[])
+    with pytest.raises(ConnectionError):
+        bare.chat_postMessage(channel=channel, text="card", metadata=META)
+    assert [m["text"] for m in fake.messages(channel)] == ["card"]

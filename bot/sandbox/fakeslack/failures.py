@@ -36,7 +36,8 @@ class Failures(Workspace):
 
         ``error`` is ``"ratelimited"`` (HTTP 429 + Retry-After), ``"http_500"``,
         ``"http_500_after"`` (carry the call out, then answer 500: Slack posted and its answer
-        was lost), ``"timeout"`` (answer normally after ``timeout_seconds``) or any Slack
+        was lost), ``"drop_after"`` (carry it out, then close the connection unanswered),
+        ``"timeout"`` (answer normally after ``timeout_seconds``) or any Slack
         error code (HTTP 200).
         ``method="*"`` applies to every method without its own failure queued.
         Failures queued for the same method are consumed in order. ``when`` limits a failure

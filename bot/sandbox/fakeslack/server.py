@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # Arguments Slack expects as JSON-encoded strings in form posts; decoded for inspection.
 JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
+#: The status ``_api_request`` gives for "close the connection without answering".
+DROP = 0
 # Methods that answer without a token (as on real Slack).
 NO_AUTH_METHODS = frozenset({"api.test"})
 
@@ -135,6 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("fakeslack: failed to handle %s %s", self.command, self.path)
             reply = (500, json_bytes({"ok": False, "error": "fatal_error"}), JSON_TYPE, {})
         status, payload, content_type, headers = reply
+        if status == DROP:  # the call took effect; the connection closes with no answer
+            self.close_connection = True
+            return
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -243,7 +248,7 @@ class Server(Failures):
             time.sleep(latency)
         headers: dict[str, str] = {}
         # Slack carried the call out, then its answer was lost: the 500 hides a success.
-        lost_answer = failure is not None and failure.error == "http_500_after"
+        lost_answer = failure is not None and failure.error in ("http_500_after", "drop_after")
         if failure is not None and not lost_answer:
             if failure.error == "ratelimited":
                 headers["Retry-After"] = str(failure.retry_after)
@@ -269,6 +274,8 @@ class Server(Failures):
                     result = {"ok": False, "error": exc.error, **exc.extra}
                 payload = json_bytes(result)  # serialise under the lock: results share state
             if lost_answer:
+                if failure is not None and failure.error == "drop_after":
+                    return DROP, b"", "", {}
                 return 500, json_bytes({"ok": False, "error": "internal_error"}), JSON_TYPE, {}
             if method == "auth.test" and result.get("ok"):
                 headers["X-OAuth-Scopes"] = "chat:write,channels:manage,channels:read,users:read"
