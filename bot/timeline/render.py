@@ -31,6 +31,7 @@ EVENT_EMOJI = {
     "resolved": ":white_check_mark:",
     "reopened": ":leftwards_arrow_with_hook:",
     "started": ":clock1:",
+    "detected": ":clock1:",
     "ended": ":clock1:",
     "task_added": ":ballot_box_with_check:",
     "task_done": ":heavy_check_mark:",

@@ -17,7 +17,15 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.common.errors import UserError
-from bot.common.timeparse import TIME_EXAMPLES, format_time, parse_time, split_leading_time
+from bot.common.timeparse import (
+    TIME_EXAMPLES,
+    Frame,
+    Reading,
+    format_time,
+    other_days_hint,
+    parse_time,
+    split_leading_time,
+)
 from bot.deps import Deps
 from bot.incidents import rules as incidents
 from bot.slack.commands import COMMAND, Ctx, subcommand
@@ -38,17 +46,19 @@ _REMOVE = re.compile(r"^(?:remove|rm|delete|del)\s+#?(\d+)$", re.I)
 _TIMEISH = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}(:\d{2})?(am|pm)?|-\d+[a-z]*)$", re.I)
 
 
-def leading_time(args: str, tz: Any, now: Any) -> tuple[Any, str]:
-    """``"10:05 restarted db"`` → ``(10:05 in tz as UTC, "restarted db")``; no time → now.
+def leading_time(args: str, tz: Any, now: Any,
+                 frame: Frame | None = None) -> tuple[Reading | None, str]:
+    """``"10:05 restarted db"`` → ``(10:05 in tz, "restarted db")``; no time → ``None``.
 
+    A bare time is placed by the incident's ``frame`` (see ``timeparse.read_time``).
     ``"25:00 x"`` or ``"2024-02-30 x"`` raise the time parser's explanation instead of
     quietly becoming a note that starts with a bad time.
     """
-    when, text = split_leading_time(args, tz, now)
+    reading, text = split_leading_time(args, tz, now, frame)
     head = args.split(maxsplit=1)[0] if args.split() else ""
-    if when is None and _TIMEISH.match(head):
+    if reading is None and _TIMEISH.match(head):
         parse_time(head, tz, now)  # raises a UserError that says what is wrong
-    return when, text
+    return reading, text
 
 
 def workspace_url(context: BoltContext) -> str | None:
@@ -64,12 +74,15 @@ def note(ctx: Ctx) -> str | None:
     if not ctx.args.strip():
         raise UserError(NOTE_USAGE)
     inc = ctx.require_incident()
-    when, text = leading_time(ctx.args, ctx.tz, ctx.deps.clock.now())
+    frame = incidents.time_frame(ctx.deps.db, inc, ctx.tz)
+    reading, text = leading_time(ctx.args, ctx.tz, ctx.deps.clock.now(), frame)
     entry = rules.add_note(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, user_id=ctx.user_id,
                           author_name=ctx.deps.people.name(ctx.client, ctx.user_id),
-                          text=text, when=when)
+                          text=text, when=reading.when if reading else None)
+    hint = other_days_hint(reading, ctx.tz) if reading else ""
     ctx.respond(text=f"<@{ctx.user_id}> noted on the timeline at "
-                     f"{format_time(entry.occurred_at, ctx.tz)}: {entry.text}",
+                     f"{format_time(entry.occurred_at, ctx.tz)} (entry {entry.seq}): "
+                     f"{entry.text}{hint}",
                 response_type="in_channel")
     return None
 
