@@ -7,6 +7,10 @@ Rules that live here, not in the Slack shell:
 - It stays while anyone still has the timeline emoji on it (or it was added with the
   shortcut); an edit updates it, a deletion removes it.
 - Entries are ordered by time, then Slack ``ts``, then insertion: equal times keep order.
+  Each has a number (``seq``) given when it is added; removing, editing or moving one, or
+  adding a backdated one, renumbers nothing.
+- Notes and pinned messages can be corrected by hand (``edit``, ``move``), and live status,
+  severity and lead changes moved; the entry keeps who did it and when.
 
 Text kinds: ``message`` entries hold the message made readable (names, links kept) as plain
 text, as it should read in a postmortem; ``note`` and ``event`` entries hold neutralized
@@ -17,13 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.common import text as slacktext
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
+from bot.common.timeparse import format_time
 from storage import channel_messages, events
 from storage import incidents as incident_repo
 from storage import timeline as repo
@@ -83,6 +88,12 @@ class Timeline:
     def pinners(self, entry: TimelineEntry) -> list[str]:
         key = (entry.message_channel_id or "", entry.message_ts or "")
         return self.pinned_by.get(key, [])
+
+
+#: Events that are part of the story when made while the incident was live.
+LIVE_EVENTS = frozenset({"status", "severity", "lead", "resolved", "reopened"})
+#: Entries people put on the timeline: always part of the story, at their own times.
+STORY_KINDS = frozenset({"message", "note"})
 
 
 # -- pure helpers ----------------------------------------------------------------------------
@@ -176,7 +187,8 @@ def refresh_entries(db: Database, channel_id: str, ts: str, text: str) -> int:
     with db.session() as s:
         found = repo.entries_for_message(s, channel_id, ts)
         for entry in found:
-            entry.text = text
+            if not (entry.data or {}).get("text_edited"):  # a correction by hand stays
+                entry.text = text
         return len(found)
 
 
@@ -276,18 +288,23 @@ def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, 
         return Outcome("removed", incident, entry)
 
 
-# -- notes, listing, removal -----------------------------------------------------------------
+# -- notes, listing, corrections, removal ---------------------------------------------------
 
-def add_note(db: Database, clock: Clock, *, incident_id: int, user_id: str, author_name: str,
-             text: str, when: dt.datetime | None = None) -> TimelineEntry:
-    """A line typed by hand, at ``when`` (backdated) or now."""
-    now = clock.now()
+def _note_text(text: str) -> str:
     cleaned = slacktext.clean(text)
     if not cleaned:
         raise UserError("Say what happened, e.g. `/incident note 10:05 restarted the primary` "
                         "(the time is optional).")
     if len(cleaned) > NOTE_LIMIT:
         raise UserError(f"That note is {len(cleaned)} characters; keep it under {NOTE_LIMIT}.")
+    return cleaned
+
+
+def add_note(db: Database, clock: Clock, *, incident_id: int, user_id: str, author_name: str,
+             text: str, when: dt.datetime | None = None) -> TimelineEntry:
+    """A line typed by hand, at ``when`` (backdated) or now."""
+    now = clock.now()
+    cleaned = _note_text(text)
     when = when or now
     if when > now + FUTURE_GRACE:
         raise UserError("A note can't be in the future; give the time it happened.")
@@ -308,18 +325,67 @@ def timeline(db: Database, incident_id: int) -> Timeline:
                         repo.reactors_by_message(s, incident_id))
 
 
-def remove(db: Database, incident_id: int, position: int) -> TimelineEntry:
-    """Remove the entry shown as number ``position``; returns it (for the confirmation)."""
+def _numbered(s: Any, incident_id: int, number: int) -> tuple[Incident, TimelineEntry]:
+    """The incident (locked) and its entry ``number``, or a ``UserError`` that says why not."""
+    incident = incident_repo.get(s, incident_id, for_update=True)
+    if incident is None:
+        raise NotFound("That incident no longer exists.")
+    entry = repo.by_seq(s, incident_id, number, for_update=True)
+    if entry is None:
+        raise UserError(f"There is no entry {number} on {incident.ref}'s timeline. "
+                        "`/incident timeline` lists them with their numbers.")
+    return incident, entry
+
+
+def remove(db: Database, incident_id: int, number: int) -> TimelineEntry:
+    """Remove entry ``number``; returns it (for the confirmation)."""
     with db.session() as s:
-        incident = incident_repo.get(s, incident_id, for_update=True)
-        if incident is None:
-            raise NotFound("That incident no longer exists.")
-        entries: Sequence[TimelineEntry] = repo.ordered(s, incident_id)
-        if not entries:
-            raise UserError(f"{incident.ref}'s timeline is empty; there is nothing to remove.")
-        if not 1 <= position <= len(entries):
-            raise UserError(f"There is no entry {position}: {incident.ref}'s timeline has "
-                            f"entries 1 to {len(entries)}. `/incident timeline` lists them.")
-        entry = entries[position - 1]
+        _, entry = _numbered(s, incident_id, number)
         repo.delete_entry(s, entry)
+        return entry
+
+
+def edit(db: Database, clock: Clock, *, incident_id: int, number: int, user_id: str,
+         text: str) -> TimelineEntry:
+    """Correct the words of note or pinned message ``number``; the entry keeps who and when.
+
+    A pinned message corrected here no longer follows the message's own edits in Slack.
+    """
+    cleaned = _note_text(text)
+    with db.session() as s:
+        _, entry = _numbered(s, incident_id, number)
+        if entry.kind not in STORY_KINDS:
+            raise UserError(f"Entry {number} is Sitrep's own record of what happened; only "
+                            "notes and pinned messages can be edited. `/incident timeline "
+                            f"remove {number}` removes it.")
+        if entry.kind == "message":
+            cleaned = slacktext.readable(cleaned)  # message entries hold plain text
+            entry.data = {**(entry.data or {}), "text_edited": True}
+        entry.text = cleaned
+        entry.edited_by, entry.edited_at = user_id, clock.now()
+        s.flush()
+        return entry
+
+
+def move(db: Database, clock: Clock, *, incident_id: int, number: int, user_id: str,
+         when: dt.datetime, tz: Any) -> TimelineEntry:
+    """Put entry ``number`` at ``when`` (the time it really happened); keeps who and when.
+
+    Notes, pinned messages and status, severity and lead changes can move; the audit trail
+    (facts recorded, times corrected, tasks) and the declaration stay when they happened.
+    """
+    now = clock.now()
+    if when > now + FUTURE_GRACE:
+        raise UserError("An entry can't be moved into the future; give the time it happened.")
+    with db.session() as s:
+        _, entry = _numbered(s, incident_id, number)
+        if entry.kind == "event" and entry.event_type not in LIVE_EVENTS:
+            raise UserError(f"Entry {number} records when something was done in Sitrep, so "
+                            "it stays at that time. Notes, pinned messages and status, "
+                            "severity or lead changes can be moved.")
+        if entry.occurred_at == when:
+            raise UserError(f"Entry {number} is already at {format_time(when, tz)}.")
+        entry.occurred_at = when
+        entry.edited_by, entry.edited_at = user_id, now
+        s.flush()
         return entry

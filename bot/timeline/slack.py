@@ -1,4 +1,5 @@
-"""Timeline listeners: message events, 📌 reactions, the message shortcut, notes, the listing.
+"""Timeline listeners: message events, 📌 reactions, the message shortcut, notes, the listing
+and its corrections (``timeline edit|move|remove <n>``).
 
 Events are processed before Bolt answers (``process_before_response``): a pin that cannot
 be stored raises, Bolt answers 500, and Slack redelivers it; the event id claimed with the
@@ -40,8 +41,13 @@ log = logging.getLogger(__name__)
 NOTE_USAGE = (f"Usage: `{COMMAND} note [&lt;time&gt;] &lt;text&gt;` — the time is optional "
               f"({TIME_EXAMPLES}).")
 TIMELINE_USAGE = (f"Usage: `{COMMAND} timeline` (only you see it), "
-                  f"`{COMMAND} timeline &lt;page&gt;`, or `{COMMAND} timeline remove &lt;n&gt;`.")
+                  f"`{COMMAND} timeline &lt;page&gt;`, "
+                  f"`{COMMAND} timeline edit &lt;n&gt; &lt;text&gt;`, "
+                  f"`{COMMAND} timeline move &lt;n&gt; &lt;time&gt;` or "
+                  f"`{COMMAND} timeline remove &lt;n&gt;`.")
 _REMOVE = re.compile(r"^(?:remove|rm|delete|del)\s+#?(\d+)$", re.I)
+_EDIT = re.compile(r"^edit(?:\s+#?(\d+))?(?:\s+(.*))?$", re.I | re.S)
+_MOVE = re.compile(r"^(?:move|mv)(?:\s+#?(\d+))?(?:\s+(.*))?$", re.I | re.S)
 #: A first word that was surely meant as a time: a typo in it is an error, not note text.
 _TIMEISH = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}(:\d{2})?(am|pm)?|-\d+[a-z]*)$", re.I)
 
@@ -87,8 +93,8 @@ def note(ctx: Ctx) -> str | None:
     return None
 
 
-@subcommand("timeline", "timeline [<page>] | timeline remove <n>",
-            "Show the timeline (only you see it), or remove entry n", order=41)
+@subcommand("timeline", "timeline [<page>] | timeline edit|move|remove <n> …",
+            "Show the timeline (only you see it); correct or remove entry n", order=41)
 def timeline(ctx: Ctx) -> str | None:
     args = ctx.args.strip()
     inc = ctx.require_incident()
@@ -99,10 +105,41 @@ def timeline(ctx: Ctx) -> str | None:
         ctx.respond(text=render.removed_entry_text(ctx.user_id, n, entry, ctx.tz),
                     response_type="in_channel")
         return None
+    edit = _EDIT.match(args)
+    if edit:
+        return edit_entry(ctx, edit.group(1), edit.group(2))
+    move = _MOVE.match(args)
+    if move:
+        return move_entry(ctx, move.group(1), move.group(2))
     if args and not args.isdigit():
         raise UserError(TIMELINE_USAGE)
     tl = rules.timeline(ctx.deps.db, inc.id)
     return render.timeline_page(tl, ctx.tz, int(args) if args else 1)
+
+
+def edit_entry(ctx: Ctx, number: str | None, text: str | None) -> None:
+    """``timeline edit <n> <text>``: new words for a note or a pinned message."""
+    if not number or not (text or "").strip():
+        raise UserError(f"Usage: `{COMMAND} timeline edit &lt;n&gt; &lt;text&gt;` — "
+                        f"`{COMMAND} timeline` shows the numbers.")
+    inc = ctx.require_incident()
+    entry = rules.edit(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, number=int(number),
+                       user_id=ctx.user_id, text=text or "")
+    ctx.respond(text=render.edited_entry_text(ctx.user_id, entry, ctx.tz),
+                response_type="in_channel")
+
+
+def move_entry(ctx: Ctx, number: str | None, when: str | None) -> None:
+    """``timeline move <n> <time>``: put an entry at the time it really happened."""
+    if not number or not (when or "").strip():
+        raise UserError(f"Usage: `{COMMAND} timeline move &lt;n&gt; &lt;time&gt;` "
+                        f"({TIME_EXAMPLES}) — `{COMMAND} timeline` shows the numbers.")
+    inc = ctx.require_incident()
+    reading = incidents.read_time(ctx.deps.db, inc, when or "", ctx.tz, ctx.deps.clock.now())
+    entry = rules.move(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, number=int(number),
+                       user_id=ctx.user_id, when=reading.when, tz=ctx.tz)
+    ctx.respond(text=render.moved_entry_text(ctx.user_id, entry, ctx.tz)
+                + other_days_hint(reading, ctx.tz), response_type="in_channel")
 
 
 def register(app: App, deps: Deps) -> None:
