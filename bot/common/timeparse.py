@@ -202,6 +202,20 @@ def format_time(moment: dt.datetime, tz: ZoneInfo, with_date: bool = True) -> st
     return local.strftime("%Y-%m-%d %H:%M %Z" if with_date else "%H:%M %Z")
 
 
+def describe_period(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
+    """``from 10:00 to 11:30 on 2024-05-03 (UTC)``, naming dates and zones only as needed.
+
+    Across days: ``from 2024-05-03 23:00 to 2024-05-04 00:30 (CEST)``; across a change of
+    offset (daylight saving): each end with its own zone.
+    """
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    if a.tzname() != b.tzname():
+        return f"from {format_time(start, tz)} to {format_time(end, tz)}"
+    if a.date() == b.date():
+        return f"from {a:%H:%M} to {b:%H:%M} on {a:%Y-%m-%d} ({a.tzname()})"
+    return f"from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} ({a.tzname()})"
+
+
 def other_days_hint(reading: Reading, tz: ZoneInfo) -> str:
     """`` (for another day, give the date: `2024-05-04 10:10`)`` when one is plausible, else ``""``.
 
@@ -215,7 +229,9 @@ def other_days_hint(reading: Reading, tz: ZoneInfo) -> str:
 
 
 def format_duration(delta: dt.timedelta) -> str:
-    """``1h 30m``, ``2d 4h``, ``45m``, ``<1m``."""
+    """``1h 30m``, ``2d 4h``, ``45m``, ``<1m``, ``0m`` (exactly none)."""
+    if not delta:
+        return "0m"
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
         return "<1m"

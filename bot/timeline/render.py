@@ -4,7 +4,8 @@ Message entries are plain text written by anyone, so they are escaped; note and 
 entries are already-neutralized Slack markup. Each line is clipped and pages stay well
 under Slack's message size, so a 40,000-character message cannot break the listing.
 
-Each entry is listed under its own stable number.
+The listing shows the story first (what the postmortem tells), then the audit trail
+(what was recorded, and when), each entry under its own stable number.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.common import text as slacktext
 from bot.common.timeparse import format_time
 from bot.slack.blocks import modal
-from bot.timeline.rules import Timeline, plain_text
+from bot.timeline.rules import Timeline, plain_text, split_story
 from storage.models import Incident, TimelineEntry
 
 #: Characters per page of ``/incident timeline`` (Slack advises messages under 4,000).
@@ -39,6 +40,7 @@ EVENT_EMOJI = {
     "task_done": ":heavy_check_mark:",
 }
 KIND_EMOJI = {"message": ":pushpin:", "note": ":memo:", "event": ":small_blue_diamond:"}
+AUDIT_HEADING = "*Audit trail* _(what was recorded and when; not in the postmortem)_"
 
 
 def clip(text: str, limit: int = CLIP) -> str:
@@ -85,27 +87,35 @@ def entry_line(n: int, entry: TimelineEntry, when: str, pinners: list[str],
 
 
 def pages(tl: Timeline, tz: ZoneInfo) -> list[str]:
-    """The timeline as pages of mrkdwn lines, in time order.
+    """The timeline as pages of mrkdwn lines: the story, then the audit trail.
 
     Each entry shows its own number (``seq``), the one ``edit``, ``move`` and ``remove``
     take; a time shows its date on a page's first line and whenever the day changes.
     """
+    story, audit = split_story(tl, tz)
     pages_: list[list[str]] = [[]]
     size = 0
     last_day: dt.date | None = None
-    for entry in tl.entries:
-        day = entry.occurred_at.astimezone(tz).date()
-        start_of_page = not pages_[-1]
-        when = format_time(entry.occurred_at, tz, with_date=start_of_page or day != last_day)
-        line = entry_line(entry.seq, entry, f"*{when}*", tl.pinners(entry), tz)
+    items: list[TimelineEntry | None] = [*story, *([None, *audit] if audit else [])]
+    for entry in items:
+        if entry is None:  # the audit trail's heading: dates start afresh under it
+            line, last_day = AUDIT_HEADING, None
+        else:
+            day = entry.occurred_at.astimezone(tz).date()
+            start_of_page = not pages_[-1]
+            when = format_time(entry.occurred_at, tz,
+                               with_date=start_of_page or day != last_day)
+            line = entry_line(entry.seq, entry, f"*{when}*", tl.pinners(entry), tz)
         if pages_[-1] and size + len(line) + 1 > PAGE_LIMIT:
             pages_.append([])
             size = 0
-            when = format_time(entry.occurred_at, tz)
-            line = entry_line(entry.seq, entry, f"*{when}*", tl.pinners(entry), tz)
+            if entry is not None:
+                when = format_time(entry.occurred_at, tz)
+                line = entry_line(entry.seq, entry, f"*{when}*", tl.pinners(entry), tz)
         pages_[-1].append(line)
         size += len(line) + 1
-        last_day = day
+        if entry is not None:
+            last_day = day
     return ["\n".join(p) for p in pages_ if p]
 
 

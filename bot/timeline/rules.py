@@ -11,6 +11,8 @@ Rules that live here, not in the Slack shell:
   adding a backdated one, renumbers nothing.
 - Notes and pinned messages can be corrected by hand (``edit``, ``move``), and live status,
   severity and lead changes moved; the entry keeps who did it and when.
+- Which entries tell the incident's *story* (``Story``) and which are its *audit trail*:
+  the postmortem shows the story; ``/incident timeline`` shows both, apart.
 
 Text kinds: ``message`` entries hold the message made readable (names, links kept) as plain
 text, as it should read in a postmortem; ``note`` and ``event`` entries hold neutralized
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ from bot.common import text as slacktext
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
 from bot.common.timeparse import format_time
+from bot.incidents.rules import recorded_after_the_fact
 from storage import channel_messages, events
 from storage import incidents as incident_repo
 from storage import timeline as repo
@@ -90,10 +93,70 @@ class Timeline:
         return self.pinned_by.get(key, [])
 
 
+# -- the story and the audit trail -------------------------------------------------------------
+
 #: Events that are part of the story when made while the incident was live.
 LIVE_EVENTS = frozenset({"status", "severity", "lead", "resolved", "reopened"})
 #: Entries people put on the timeline: always part of the story, at their own times.
 STORY_KINDS = frozenset({"message", "note"})
+
+
+@dataclass(frozen=True)
+class Story:
+    """Which entries of one incident tell its story; the rest is its audit trail.
+
+    The story: pinned messages and notes; the declaration when it came during the impact;
+    status, severity and lead changes made while the incident was live (up to its last
+    resolution). The audit trail: what was recorded about it (a fact, a corrected time,
+    a task) and every change typed while recording it after the fact.
+    """
+
+    after_the_fact: bool
+    declared_during_impact: bool
+    #: The last resolution of a resolved incident: changes after it are record-keeping.
+    live_until: dt.datetime | None
+
+    def tells(self, kind: str, event_type: str | None, occurred_at: dt.datetime) -> bool:
+        if kind in STORY_KINDS:
+            return True
+        if kind != "event":
+            return False
+        if event_type == "opened":
+            return self.declared_during_impact
+        if event_type in LIVE_EVENTS:
+            return not self.after_the_fact and (self.live_until is None
+                                                or occurred_at <= self.live_until)
+        return False
+
+
+def story_of(incident: Incident, tz: Any,
+             last_resolved: dt.datetime | None) -> Story:
+    """The ``Story`` of ``incident``; ``last_resolved`` is its latest ``resolved`` event."""
+    after = recorded_after_the_fact(incident, tz)
+    declared, ended = incident.created_at, incident.ended_at
+    during = (not after and incident.started_at <= declared
+              and (ended is None or declared <= ended))
+    live_until = last_resolved if incident.status == "resolved" else None
+    return Story(after, during, live_until)
+
+
+def last_resolved(entries: Sequence[Any]) -> dt.datetime | None:
+    """The time of the latest ``resolved`` event among ``entries`` (in time order)."""
+    for entry in reversed(entries):
+        if entry.kind == "event" and entry.event_type == "resolved":
+            return entry.occurred_at
+    return None
+
+
+def split_story(tl: Timeline, tz: Any) -> tuple[list[TimelineEntry], list[TimelineEntry]]:
+    """``(story, audit trail)``, each in time order."""
+    story = story_of(tl.incident, tz, last_resolved(tl.entries))
+    told: list[TimelineEntry] = []
+    audit: list[TimelineEntry] = []
+    for entry in tl.entries:
+        (told if story.tells(entry.kind, entry.event_type, entry.occurred_at)
+         else audit).append(entry)
+    return told, audit
 
 
 # -- pure helpers ----------------------------------------------------------------------------

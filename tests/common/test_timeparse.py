@@ -6,6 +6,7 @@ import pytest
 from bot.common.errors import UserError
 from bot.common.timeparse import (
     Frame,
+    describe_period,
     format_duration,
     other_days_hint,
     parse_time,
@@ -156,7 +157,23 @@ def test_a_frame_in_the_future_falls_back_to_the_most_recent_time() -> None:
     assert read_time("10:00", UTC, TYPED, soon).when.isoformat() == "2026-03-12T10:00:00+00:00"
 
 
+def test_describe_period_names_dates_and_zones_only_as_needed() -> None:
+    start = dt.datetime(2024, 5, 3, 10, 0, tzinfo=dt.UTC)
+    assert describe_period(start, start + dt.timedelta(minutes=90), UTC) == \
+        "from 10:00 to 11:30 on 2024-05-03 (UTC)"
+    assert describe_period(dt.datetime(2023, 6, 15, 9, tzinfo=LA),
+                           dt.datetime(2023, 6, 15, 13, tzinfo=LA), LA) == \
+        "from 09:00 to 13:00 on 2023-06-15 (PDT)"
+    assert describe_period(dt.datetime(2024, 5, 3, 23, tzinfo=PARIS),
+                           dt.datetime(2024, 5, 4, 0, 30, tzinfo=PARIS), PARIS) == \
+        "from 2024-05-03 23:00 to 2024-05-04 00:30 (CEST)"
+    assert describe_period(dt.datetime(2023, 11, 5, 0, 30, tzinfo=LA),
+                           dt.datetime(2023, 11, 5, 3, 30, tzinfo=LA), LA) == \
+        "from 2023-11-05 00:30 PDT to 2023-11-05 03:30 PST"
+
+
 def test_format_duration() -> None:
+    assert format_duration(dt.timedelta(0)) == "0m"
     assert format_duration(dt.timedelta(minutes=90)) == "1h 30m"
     assert format_duration(dt.timedelta(seconds=20)) == "<1m"
     assert format_duration(dt.timedelta(days=2, hours=4, minutes=5)) == "2d 4h"

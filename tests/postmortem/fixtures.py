@@ -62,6 +62,9 @@ def seed_realistic(db: Database) -> int:
         inc.started_at = at(0)
         ev(s, incident_id=iid, event_type="started", actor="U0LEAD", now=at(20),
            text="Impact start set to 2024-05-03 23:00 CEST")
+        inc.detected_at = at(2)
+        ev(s, incident_id=iid, event_type="detected", actor="U0LEAD", now=at(21),
+           text="Detection time set to 2024-05-03 23:02 CEST")
         _message(s, iid, 2, None, ":rotating_light: Alert: checkout 5xx rate above 5% "
                  "<!channel>", name="Alertmanager")
         _message(s, iid, 19, "U0LEAD", "Declaring an incident. <@U0ALICE> can you look at "

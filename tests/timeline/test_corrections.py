@@ -94,3 +94,18 @@ def test_what_cannot_be_corrected_is_explained_and_nothing_changes(sandbox: Sand
     with sb.db.session() as s:
         after = [(e.seq, e.text, e.occurred_at) for e in s.scalars(select(TimelineEntry))]
     assert after == before
+
+
+def test_the_listing_shows_the_audit_trail_apart(sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = open_incident(sb)
+    command(sb, channel, "status identified")
+    command(sb, channel, "cause pool exhausted")
+    command(sb, channel, "note rolled back")
+    listing = command(sb, channel, "timeline").splitlines()
+    heading = listing.index("*Audit trail* _(what was recorded and when; not in the "
+                            "postmortem)_")
+    story, audit = listing[1:heading], listing[heading + 1:-1]
+    assert [x.split("`")[1] for x in story] == ["1", "2", "4"]  # opened, status, note
+    assert [x.split("`")[1] for x in audit] == ["3"] and "Root cause recorded" in audit[0]
+    assert audit[0].startswith("`3` *2026-03-12 15:04 UTC*")  # the date again under it
