@@ -279,3 +279,28 @@ def test_the_replays_publish_within_slacks_limits(replay, database_url: str) -> 
         for call in posted:
             assert block_errors(call.args.get("blocks") or []) == []
 
+
+def test_the_readme_worked_example(utc_sb: Sandbox) -> None:
+    """README, "Recording an incident after the fact": the same commands, the same replies."""
+    w = WriteUp(utc_sb)
+    support, report = w.at_the_time(dt.datetime(2024, 5, 3, 10, 0, 20, tzinfo=dt.UTC),
+                                    "support", "U0CARA", "Users cannot log in")
+    w.open("sev2 Authentication outage")
+    assert w.type("started 2024-05-03 10:00") == (
+        "<@U0LEAD>: Impact start set to 2024-05-03 10:00 UTC.")
+    assert w.type("detected 10:00") == "<@U0LEAD>: Detection time set to 2024-05-03 10:00 UTC."
+    assert "at 2024-05-03 10:00 UTC (entry 4)" in w.add_from(support, report)
+    assert w.type("note 10:05 Engineers start on the login failures").startswith(
+        "<@U0LEAD> noted on the timeline at 2024-05-03 10:05 UTC (entry 5)")
+    w.type("note 11:00 Found it: the connection pool is misconfigured")
+    assert w.pin("U0ALICE", "DevOps fixed the pool settings; logins work again") == 7
+    assert w.type("timeline move 7 11:30").startswith(
+        "<@U0LEAD> moved timeline entry 7 to 2024-05-03 11:30 UTC")
+    assert w.type("ended 11:30") == "<@U0LEAD>: Impact end set to 2024-05-03 11:30 UTC."
+    w.type("cause Wrong connection pool settings in the authentication database")
+    w.type("resolve")
+    markdown = w.publish()
+    assert markdown.count("Recorded after the fact") == 1
+    assert "- **Time to detect:** 0m\n- **Time to resolve:** 1h 30m" in markdown
+    assert "1h 30m, from 10:00 to 11:30 on 2024-05-03 (UTC)" in markdown
+    assert "2026" not in markdown.split("## Timeline")[1].split("## Root")[0]
