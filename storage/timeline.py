@@ -18,16 +18,17 @@ from sqlalchemy.orm import Session
 from storage.models import Incident, TimelineEntry, TimelineReaction
 
 
-def next_seq(session: Session, incident_id: int) -> int:
+def next_seq(session: Session, incident_id: int, step: int = 1) -> int:
     """Take the incident's next entry number (atomic: the incident row is locked until commit).
 
     Two replicas adding entries to one incident at once queue on that row, so they can
-    never take the same number.
+    never take the same number. ``step=-1`` gives back the number just taken (the lock is
+    still held, so nobody took one since).
     """
     table = Incident.__table__
     return int(session.execute(
         update(table).where(table.c.id == incident_id)
-        .values(last_entry_seq=table.c.last_entry_seq + 1)
+        .values(last_entry_seq=table.c.last_entry_seq + step)
         .returning(table.c.last_entry_seq)
     ).scalar_one())
 
@@ -95,11 +96,8 @@ def add_message(session: Session, *, incident_id: int, channel_id: str, ts: str,
     """The entry for message ``ts``, inserted unless one exists: ``(entry, created)``.
 
     ``uq_entry_message`` decides, so two replicas or a redelivered event cannot double it.
-    An entry found first takes no number; one lost to a concurrent insert leaves a gap.
+    A message already there gives its number back, so numbers have no gaps.
     """
-    existing = message_entry(session, incident_id, channel_id, ts)
-    if existing is not None:
-        return existing, False
     stmt = (
         _insert(session, TimelineEntry)
         .values(incident_id=incident_id, seq=next_seq(session, incident_id), kind="message",
@@ -110,6 +108,8 @@ def add_message(session: Session, *, incident_id: int, channel_id: str, ts: str,
         .returning(TimelineEntry.id)
     )
     new_id = session.execute(stmt).scalar()
+    if new_id is None:
+        next_seq(session, incident_id, -1)
     entry = message_entry(session, incident_id, channel_id, ts)
     assert entry is not None, "entry vanished inside its own transaction"
     return entry, new_id is not None
