@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.common.errors import UserError
 from bot.common.text import escape
-from bot.common.timeparse import TIME_EXAMPLES, other_days_hint
+from bot.common.timeparse import TIME_EXAMPLES, format_time, other_days_hint
 from bot.deps import Deps
 from bot.incidents import blocks
 from bot.incidents import channel as incident_channel
@@ -73,8 +73,13 @@ def _apply(ctx: Ctx, change: Change, hint: str = "") -> str | None:
     if not change.changed:
         return change.message
     incident_channel.refresh_card(ctx.deps, ctx.client, change.incident)
+    inc = change.incident
+    just_resolved = inc.status == "resolved" and ctx.require_incident().status != "resolved"
+    if just_resolved and inc.ended_at and not inc.ended_at_set:  # resolving stored the end
+        hint += (f" Impact end recorded as {format_time(inc.ended_at, ctx.tz)} "
+                 f"(`{COMMAND} ended &lt;time&gt;` corrects it).")
     ctx.respond(text=f"<@{ctx.user_id}>: {change.message}.{hint}", response_type="in_channel")
-    if change.incident.status == "resolved" and ctx.require_incident().status != "resolved":
+    if just_resolved:
         postmortem.prompt_after_resolve(ctx.deps, ctx.client, change.incident)
     return None
 

@@ -118,3 +118,16 @@ def test_ended_counts_from_the_start(sandbox: Sandbox, ended: str, expected: str
     command(sb, channel, "started 2024-05-03 10:00")
     assert command(sb, channel, f"ended {ended}") == (
         f"<@U0LEAD>: Impact end set to {expected} UTC.")
+
+
+def test_resolving_says_which_end_it_stored(sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = open_incident(sb)
+    assert command(sb, channel, "resolve") == (
+        "<@U0LEAD>: Incident resolved. Impact end recorded as 2026-03-12 15:04 UTC "
+        "(`/incident ended &lt;time&gt;` corrects it).")
+    command(sb, channel, "reopen")
+    sb.deps.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    assert command(sb, channel, "ended 15:20") == (
+        "<@U0LEAD>: Impact end set to 2026-03-12 15:20 UTC.")
+    assert command(sb, channel, "resolve") == "<@U0LEAD>: Incident resolved."  # kept as set
