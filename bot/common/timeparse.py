@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.common.errors import UserError
+from bot.common.text import quote
 
 TIME_EXAMPLES = "`10:00`, `10:00am`, `2024-05-03 10:00` or `-15m`"
 
@@ -107,11 +108,11 @@ def read_time(text: str, tz: ZoneInfo, now: dt.datetime, frame: Frame | None = N
             raise UserError(f"`{raw}` is not a real date. Try {TIME_EXAMPLES}.") from None
         clock = _clock(date_match.group(4)) if date_match.group(4) else dt.time(0, 0)
         if clock is None:
-            raise UserError(f"I couldn't read the time in `{raw}`. Try {TIME_EXAMPLES}.")
+            raise UserError(f"I couldn't read the time in `{quote(raw)}`. Try {TIME_EXAMPLES}.")
         return Reading(_localize(day, clock, tz))
     clock = _clock(raw)
     if clock is None:
-        raise UserError(f"I couldn't read `{raw}` as a time. Try {TIME_EXAMPLES}.")
+        raise UserError(f"I couldn't read `{quote(raw)}` as a time. Try {TIME_EXAMPLES}.")
     if frame is not None:
         placed = on_days(clock, tz, frame, now)
         if placed is not None:

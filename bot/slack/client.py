@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
+import ssl
+import time
+import urllib.error
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -13,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot import metrics
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +27,20 @@ log = logging.getLogger(__name__)
 UNREACHABLE_USER_ERRORS = frozenset(
     {"account_inactive", "user_not_found", "channel_not_found", "user_disabled", "cannot_dm_bot"}
 )
+
+
+#: What a Web API call raises when Slack could not be reached or did not answer. (Not
+#: every ``OSError``: a missing file or jinja2's ``TemplateNotFound`` is one too.)
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
+    TimeoutError, ConnectionError, urllib.error.URLError, http.client.HTTPException,
+    ssl.SSLError)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A Web API call that timed out (urllib wraps a connect timeout in ``URLError``)."""
+    if isinstance(exc, urllib.error.URLError):
+        return isinstance(exc.reason, TimeoutError)
+    return isinstance(exc, TimeoutError)
 
 
 #: Methods that would double something in Slack if repeated after an answer was lost.
@@ -40,18 +60,63 @@ class TimeoutRetryHandler(RetryHandler):
                    error: Exception | None = None) -> bool:
         if not isinstance(error, TimeoutError):
             return False
-        return request.url.rstrip("/").rsplit("/", 1)[-1] not in NOT_IDEMPOTENT
+        return _method(request.url) not in NOT_IDEMPOTENT
+
+
+class MeasuredRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Slack's ``Retry-After`` wait, counted: how often and how long Sitrep was held back."""
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None,
+                                 error: Exception | None = None) -> None:
+        started = time.monotonic()
+        try:
+            super().prepare_for_next_attempt(state=state, request=request, response=response,
+                                             error=error)
+        finally:
+            method = metrics.label(_method(request.url))
+            metrics.RATE_LIMITED.labels(method).inc()
+            metrics.RATE_LIMIT_WAIT.labels(method).inc(time.monotonic() - started)
+
+
+def _method(url: str) -> str:
+    """``https://slack.com/api/chat.postMessage`` → ``chat.postMessage``."""
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class MeasuredWebClient(WebClient):
+    """A ``WebClient`` that counts every Web API call by method and result (``bot.metrics``).
+
+    Every method of the client goes through ``api_call``; retries happen inside it, so a
+    call is counted once, with the result its caller saw.
+    """
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        started = time.perf_counter()
+        result = "ok"
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            result = error_code(exc)
+            raise
+        except Exception as exc:
+            result = exc.__class__.__name__
+            raise
+        finally:
+            method = metrics.label(api_method)
+            metrics.API_CALLS.labels(method, metrics.label(result, "unknown")).inc()
+            metrics.API_SECONDS.labels(method).observe(time.perf_counter() - started)
 
 
 def make_client(settings: Settings) -> WebClient:
     """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections."""
-    return WebClient(
+    return MeasuredWebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
         timeout=int(max(1, settings.slack_timeout)),
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            MeasuredRateLimitRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
             TimeoutRetryHandler(max_retry_count=1),
         ],

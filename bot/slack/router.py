@@ -15,9 +15,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.common.errors import UserError
+from bot import metrics
+from bot.common.errors import OperatorError, UserError
+from bot.common.text import from_slack
 from bot.deps import Deps
-from bot.slack.client import error_code
+from bot.slack.client import UNREACHABLE_ERRORS, error_code, is_timeout
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, split
 from storage import incidents as incident_repo
 from storage.db import is_unavailable
@@ -43,13 +45,26 @@ def guarded(respond: Callable[..., Any], work: Callable[[], str | None]) -> None
         log.warning("Slack API error: %s", error_code(exc))
         reply = (f":warning: Slack refused that (`{error_code(exc)}`). Nothing else was "
                  "changed; please try again.")
-    except (TimeoutError, OSError) as exc:
-        log.warning("Slack did not answer: %s", exc)
-        reply = (":warning: Slack did not answer in time. What was recorded is kept; "
-                 "please check and try again.")
+    except UNREACHABLE_ERRORS as exc:
+        # Only network failures of a Web API call land here: other OSErrors (a missing
+        # file, jinja2's TemplateNotFound) are not Slack's doing.
+        if is_timeout(exc):
+            log.warning("Slack did not answer in time: %s", exc)
+            reply = (":warning: Slack did not answer in time. What was recorded is kept; "
+                     "please check and try again.")
+        else:
+            log.warning("Slack could not be reached: %s", exc)
+            reply = (":warning: Sitrep could not reach Slack just now. What was recorded is "
+                     "kept; please check and try again.")
+    except OperatorError as exc:
+        ref = uuid.uuid4().hex[:8]
+        log.error("%s (ref %s)", exc, ref, exc_info=exc)
+        reply = (f":warning: Sitrep is not installed or configured correctly: {exc.message}. "
+                 f"Nothing you recorded is lost; please tell whoever runs Sitrep (ref `{ref}`).")
     except Exception as exc:
         if is_unavailable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
+            metrics.DATABASE_UNAVAILABLE.inc()
             reply = DB_DOWN
         else:
             ref = uuid.uuid4().hex[:8]
@@ -68,9 +83,10 @@ def register(app: App, deps: Deps) -> None:
     def on_incident(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """Answer inside Slack's 3 seconds; everything needing I/O runs after the ack.
 
-        Help and typos are answered in the ack itself; the rest runs after it.
+        Help and typos are answered in the ack itself; the rest runs after it. The text is
+        decoded from Slack's markup here, once: subcommands see it as the person typed it.
         """
-        inv = split(command.get("text", ""))
+        inv = split(from_slack(command.get("text", "")))
         if inv.name in ("", "help"):
             ack(text=REGISTRY.help_text(), response_type="ephemeral")
             return
@@ -81,7 +97,7 @@ def register(app: App, deps: Deps) -> None:
         deps.run_after_ack(run_incident, command, client)
 
     def run_incident(command: dict[str, Any], client: WebClient) -> None:
-        inv = split(command.get("text", ""))
+        inv = split(from_slack(command.get("text", "")))
         sub = REGISTRY.find(inv.name)
         if sub is None:
             return
@@ -90,6 +106,7 @@ def register(app: App, deps: Deps) -> None:
             deps=deps, client=client, team_id=command.get("team_id", ""),
             user_id=command.get("user_id", ""), channel_id=command.get("channel_id", ""),
             args=inv.args, respond=respond, trigger_id=command.get("trigger_id"),
+            response_url=command.get("response_url"),
         )
 
         def work() -> str | None:

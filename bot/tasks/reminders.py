@@ -205,13 +205,16 @@ class SweepReport:
     owners_unreachable: int = 0
     escalated: int = 0
     superseded: int = 0
+    #: Claimed, then given back unsent for the next pass (owner just gone, or out of time).
+    skipped: int = 0
     sent_task_ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.sent} reminder{'s' if self.sent != 1 else ''} sent, "
                 f"{self.retried} left due for the next pass, "
                 f"{self.owners_unreachable} owner(s) unreachable, "
-                f"{self.escalated} escalation(s)")
+                f"{self.escalated} escalation(s)"
+                + (f", {self.skipped} given back unsent" if self.skipped else ""))
 
 
 def worker_id() -> str:
@@ -270,6 +273,8 @@ class _Pass:
             # Its owner just left (reminders stopped), or Slack is so slow that the lease
             # could run out: give it back, still due, for the next pass.
             self.release([(task, incident)])
+            with self.lock:
+                self.report.skipped += 1
             return
         try:
             zone = self.zone(task.owner_user_id)
@@ -384,7 +389,9 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
         except Exception:
             log.exception("escalation check of incident %s failed; next pass retries",
                           incident_id)
-    if run.report.sent or run.report.retried or run.report.owners_unreachable:
-        log.info("reminder pass: %s", run.report)
-    return run.report
+    report = run.report
+    if report.sent or report.retried or report.owners_unreachable or report.skipped \
+            or report.escalated:
+        log.info("reminder pass: %s", report)
+    return report
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.common.errors import UserError
+from bot.common.text import mrkdwn
 from bot.common.timeparse import (
     TIME_EXAMPLES,
     Frame,
@@ -29,6 +30,7 @@ from bot.common.timeparse import (
 )
 from bot.deps import Deps
 from bot.incidents import rules as incidents
+from bot.slack import limits
 from bot.slack.commands import COMMAND, Ctx, subcommand
 from bot.slack.router import guarded
 from bot.timeline import render, rules
@@ -88,7 +90,7 @@ def note(ctx: Ctx) -> str | None:
     hint = other_days_hint(reading, ctx.tz) if reading else ""
     ctx.respond(text=f"<@{ctx.user_id}> noted on the timeline at "
                      f"{format_time(entry.occurred_at, ctx.tz)} (entry {entry.seq}): "
-                     f"{entry.text}{hint}",
+                     f"{limits.fit(mrkdwn(entry.text), limits.READABLE_TEXT - 300)}{hint}",
                 response_type="in_channel")
     return None
 
@@ -143,8 +145,7 @@ def move_entry(ctx: Ctx, number: str | None, when: str | None) -> None:
 
 
 def register(app: App, deps: Deps) -> None:
-    flows = TimelineSlack(deps, ThreadPoolExecutor(max_workers=4,
-                                                   thread_name_prefix="sitrep-timeline"))
+    flows = TimelineSlack(deps)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient) -> None:
@@ -206,11 +207,12 @@ def register(app: App, deps: Deps) -> None:
         try:
             text = _add_chosen(flows, client, body, view, workspace_url(context))
         except UserError as exc:
-            ack(response_action="errors", errors={"incident": exc.message[:150]})
+            ack(response_action="errors", errors={"incident": limits.fit(exc.message, 150)})
             return
         except Exception as exc:
             if is_unavailable(exc):
                 log.warning("database unavailable: %s", exc.__class__.__name__)
+                metrics.DATABASE_UNAVAILABLE.inc()
                 message = "Sitrep's database is unavailable right now; please try again."
             else:
                 log.exception("adding a shortcut message failed")

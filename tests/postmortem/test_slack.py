@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.common.clock import FixedClock
-from bot.common.splitting import MESSAGE_BLOCKS, MESSAGE_CHARS, SECTION_LIMIT
 from bot.postmortem.slack import MAX_MESSAGES, REST_IN_FILE
 from bot.sandbox.sandbox import Sandbox
+from bot.slack.limits import MESSAGE_BLOCK_CHARS as MESSAGE_CHARS
+from bot.slack.limits import MESSAGE_BLOCKS
+from bot.slack.limits import SECTION_TEXT as SECTION_LIMIT
 from storage import postmortem as repo
 from storage import timeline
 from storage.models import Incident, PostmortemVersion
@@ -279,7 +281,7 @@ def test_user_text_never_broadcasts_or_runs_as_a_template(sb: Sandbox) -> None:
                      now=NOW, author_user_id="U0CARA", message_channel_id=channel,
                      message_ts="1714770120.000100",
                      text="<!here> <!channel> <!subteam^S1|@oncall> {{ 7*7 }} {% raw %} "
-                          "&lt;!everyone&gt; <@U0BOB>")
+                          "<!everyone> <@U0BOB> <script>")
     run(sb, channel, "cause {{ config }} <!channel>")
     run(sb, channel, "postmortem")
     run(sb, channel, "postmortem publish")
@@ -287,7 +289,7 @@ def test_user_text_never_broadcasts_or_runs_as_a_template(sb: Sandbox) -> None:
     for payload in payloads:
         assert not re.search(r"<!(here|channel|everyone|subteam)", payload)
     markdown = list(sb.fake.uploads.values())[-1].decode()
-    assert "@here @channel @oncall {{ 7*7 }} {% raw %} &lt;!everyone> @bob" in markdown
+    assert "@here @channel @oncall {{ 7*7 }} {% raw %} @everyone @bob \\<script>" in markdown
     assert "**Root cause:** {{ config }} @channel" in markdown
 
 
@@ -310,3 +312,28 @@ def test_slack_failure_while_publishing_is_explained(sb: Sandbox) -> None:
         "Markdown file (`not_in_channel`). Run `/incident postmortem publish` again in a moment.")
     reply = run(sb, channel, "postmortem publish")
     assert reply["text"].startswith("Published version 2")
+
+
+def test_missing_built_in_templates_are_reported_as_such(
+        sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Not "Slack did not answer" (jinja2's TemplateNotFound is an OSError): what happened."""
+    from bot.postmortem import slack as pm_slack
+    from bot.postmortem import templates
+
+    empty = tmp_path / "no-templates"
+    empty.mkdir()
+    monkeypatch.setattr(templates, "builtin_dir", lambda: empty)
+    pm_slack.templates_for.cache_clear()
+    try:
+        channel = start(sb)
+        text = run(sb, channel, "postmortem")["text"]
+    finally:
+        pm_slack.templates_for.cache_clear()
+    assert "did not answer" not in text
+    assert text.startswith(":warning: Sitrep is not installed or configured correctly: "
+                           "Sitrep's built-in template postmortem.slack.j2 is missing (the "
+                           "installation is incomplete: reinstall Sitrep).")
+    assert str(empty) not in text  # the path is for the operator's log
+    assert f"postmortem.slack.j2 is missing (the installation is incomplete: reinstall " \
+           f"Sitrep) (looked in {empty}) (ref " in caplog.text

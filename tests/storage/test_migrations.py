@@ -1,4 +1,4 @@
-"""Migrations keep what is stored: 0002 numbers existing timeline entries as they were listed.
+"""Migrations keep what is stored: 0003 numbers existing timeline entries as they were listed.
 
 Runs on SQLite and on a fresh PostgreSQL database of its own (the shared test database is
 already at the newest revision).
@@ -55,7 +55,7 @@ def upgrade(db: Database, revision: str) -> None:
 def test_existing_entries_get_the_numbers_they_were_listed_under(fresh_url: str) -> None:
     db = Database(fresh_url)
     try:
-        upgrade(db, "0001")
+        upgrade(db, "0002_text_as_typed")
         with db.engine.begin() as conn:
             for number in (1, 2):
                 conn.execute(text(

@@ -27,7 +27,7 @@ def test_edit_and_move_correct_an_entry_and_remember_who(sandbox: Sandbox) -> No
                     "primary @channel")
     note = numbered(sb)[2]
     assert (note.text, note.author_name, note.edited_by) == (
-        "restarted the primary @channel", "alice", "U0BOB")
+        "restarted the primary <!channel>", "alice", "U0BOB")  # as typed; outputs disarm it
     assert note.edited_at.isoformat() == "2026-03-12T15:07:05+00:00"
     listing = command(sb, channel, "timeline")
     line = next(x for x in listing.splitlines() if x.startswith("`2`"))

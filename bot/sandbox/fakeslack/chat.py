@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from bot.sandbox.fakeslack.args import Arguments
+from bot.sandbox.fakeslack.blockkit import UPDATE_TEXT
 from bot.sandbox.fakeslack.common import SlackError, answers, truthy
 
 
@@ -43,7 +44,7 @@ class Chat(Arguments):
         msg = self._message_arg(cid, args.get("ts"))
         if msg.get("user") != self.bot_user_id:
             raise SlackError("cant_update_message")
-        content = self._content(args, required=False)
+        content = self._content(args, required=False, max_text=UPDATE_TEXT)
         msg.update(content)
         msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         return {

@@ -5,8 +5,8 @@ Each entry gets ``seq``, its number on its incident's timeline, handed out from
 ``/incident timeline`` listed them (time, Slack ts, insertion), so the numbers people saw
 before the upgrade stay the numbers they type after it.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_timeline_entry_numbers
+Revises: 0002_text_as_typed
 Create Date: 2026-03-12 15:00:00
 """
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = '0002'
-down_revision: str | None = '0001'
+revision: str = '0003_timeline_entry_numbers'
+down_revision: str | None = '0002_text_as_typed'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
