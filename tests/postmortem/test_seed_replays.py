@@ -26,7 +26,14 @@ import pytest
 from bot.common.clock import FixedClock
 from bot.sandbox.fakeslack import block_errors
 from bot.sandbox.sandbox import Sandbox
-from tests.timeline.support import command, ephemerals, open_incident, post, react
+from tests.timeline.support import (
+    command,
+    ephemerals,
+    open_incident,
+    post,
+    react,
+    stored_messages,
+)
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 #: When the write-up happens: years after either outage.
@@ -99,7 +106,9 @@ class WriteUp:
         view = sb.fake.wait_for_calls("views.open", before + 1)[-1].args["view"]
         option = view["blocks"][0]["element"]["options"][0]
         choose = {"incident": {"value": {"type": "static_select", "selected_option": option}}}
-        assert sb.fake.wait_for(lambda: sb.fake.channel(channel) is not None)
+        # The message is kept just after the modal opens; a person is never that fast.
+        assert sb.fake.wait_for(lambda: any(m.ts == message["ts"]
+                                            for m in stored_messages(sb, channel)))
         done = sb.sim.view_submission(view, choose, user=user).json()
         assert done["response_action"] == "update", done
         return str(done["view"]["blocks"][0]["text"]["text"])
