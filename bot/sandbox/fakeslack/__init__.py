@@ -16,6 +16,8 @@ One module per concern, so that what answers ``conversations.create`` is found b
   ``auth.py``, ``chat.py``, ``conversations.py``, ``pins.py``, ``reactions.py``, ``users.py``,
   ``views.py``, ``files.py`` (with uploads and downloads) and ``responses.py``
   (``response_url``).
+- ``manifest.py``: the installed app as ``manifest.yml`` declares it (scopes, the Messages
+  tab), which decides ``missing_scope``, ``not_in_channel`` and ``messages_tab_disabled``;
 - ``blockkit.py``: Block Kit limits; ``failures.py``: the call log and injected failures;
   ``server.py``: the HTTP server and the ``/api/`` dispatch; ``common.py``: shared pieces;
   ``__main__.py``: ``python -m bot.sandbox.fakeslack``.

@@ -15,6 +15,7 @@ class Chat(Arguments):
     @answers("chat.postMessage")
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         cid = self._channel_arg(args, by_name=True, open_dm=True, need_member=True, writable=True)
+        self._check_app_may_post(cid)
         content = self._content(args, required=True)
         msg = self._bot_message(content)
         thread_ts = args.get("thread_ts") or None
@@ -22,6 +23,21 @@ class Chat(Arguments):
             msg["subtype"] = "thread_broadcast"
         self._store_message(cid, msg, thread_ts)
         return {"ok": True, "channel": cid, "ts": msg["ts"], "message": copy.deepcopy(msg)}
+
+    def _check_app_may_post(self, cid: str) -> None:
+        """What the app's configuration (``manifest.py``) allows a ``chat.postMessage``."""
+        channel = self.channels[cid]
+        if channel.get("is_im") and channel.get("user") != self.bot_user_id:
+            if not self.manifest.messages_tab_enabled:
+                # https://docs.slack.dev/reference/methods/chat.postMessage: messages_tab_disabled
+                raise SlackError("messages_tab_disabled")
+            return
+        if (not self._is_dm(cid) and not channel["is_private"]
+                and self.bot_user_id not in self._members[cid]
+                and "chat:write.public" not in self.manifest.bot_scopes):
+            # https://docs.slack.dev/reference/scopes/chat.write.public: without it, only
+            # channels the bot is a member of
+            raise SlackError("not_in_channel")
 
     @answers("chat.postEphemeral")
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
