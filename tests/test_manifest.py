@@ -25,6 +25,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.invite": {"channels:manage"},
     "conversations.join": {"channels:join"},
     "conversations.info": {"channels:read"},
+    "conversations.list": {"channels:read"},
     "conversations.history": {"channels:history"},
     "conversations.replies": {"channels:history"},
     "conversations.open": {"im:write"},

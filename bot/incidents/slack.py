@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.common.errors import UserError
 from bot.common.text import escape
@@ -17,7 +18,7 @@ from bot.incidents import channel as incident_channel
 from bot.incidents import rules as incidents
 from bot.incidents.rules import Change
 from bot.postmortem import slack as postmortem
-from bot.slack.client import join_and_post
+from bot.slack.client import error_code, invite, join_and_post
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, subcommand
 from bot.slack.router import guarded
 
@@ -112,9 +113,14 @@ def lead(ctx: Ctx) -> str | None:
     inc = ctx.require_incident()
     change = incidents.set_lead(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                 match.group(1))
+    trouble = None
     if change.changed and inc.channel_id:
-        ctx.client.conversations_invite(channel=inc.channel_id, users=match.group(1))
-    return _apply(ctx, change)
+        try:
+            invite(ctx.client, inc.channel_id, match.group(1))
+        except SlackApiError as exc:  # the new lead is recorded: say what did not happen
+            trouble = (f":warning: Slack would not add <@{match.group(1)}> to this channel "
+                       f"(`{error_code(exc)}`); please invite them yourself.")
+    return _apply(ctx, change) or trouble
 
 
 def _fact_handler(fact: str):  # type: ignore[no-untyped-def]

@@ -66,8 +66,24 @@ def error_code(exc: SlackApiError) -> str:
         return "unknown"
 
 
+def invite(client: WebClient, channel: str, user: str) -> None:
+    """Add ``user`` to ``channel``; that they are in it already counts as done.
+
+    Slack refuses inviting someone who is already a member with ``already_in_channel``
+    (https://docs.slack.dev/reference/methods/conversations.invite), which is success here.
+    """
+    try:
+        client.conversations_invite(channel=channel, users=user)
+    except SlackApiError as exc:
+        if error_code(exc) != "already_in_channel":
+            raise
+
+
 def join_and_post(client: WebClient, channel: str, **message: object) -> dict:
-    """``chat.postMessage``, joining a public channel first if the bot is not in it."""
+    """``chat.postMessage``, joining a public channel first if the bot is not in it.
+
+    ``channel`` must be an id: ``conversations.join`` takes no names.
+    """
     try:
         return client.chat_postMessage(channel=channel, **message).data  # type: ignore[return-value]
     except SlackApiError as exc:
