@@ -55,7 +55,8 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     deps = _deps(settings)
     app = build_app(deps)
     background = start_background(deps, app.client)
-    server = Server(app, deps.db, host="0.0.0.0", port=settings.port)
+    server = Server(app, deps.db, host="0.0.0.0", port=settings.port,
+                    health=deps.slack_health)
     log.info("Sitrep listening on :%d (POST /slack/events, GET /healthz)", server.port)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

@@ -67,7 +67,7 @@ class Sandbox:
         self.deps = Deps(settings=self.settings, db=self.db, clock=self._clock)
         self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
         self.app = build_app(self.deps, executor=self.executor)
-        self.server = Server(self.app, self.db).start()
+        self.server = Server(self.app, self.db, health=self.deps.slack_health).start()
         self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
                                   bot_user_id=self.fake.bot_user_id, fake=self.fake)
         return self

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import parse_qs
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -14,13 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.settings import Settings
+from bot.slack.health import SlackHealth
 
 log = logging.getLogger(__name__)
-
-#: Errors meaning the person can no longer be reached (left, deactivated, unknown).
-UNREACHABLE_USER_ERRORS = frozenset(
-    {"account_inactive", "user_not_found", "channel_not_found", "user_disabled", "cannot_dm_bot"}
-)
 
 
 #: Methods that would double something in Slack if repeated after an answer was lost.
@@ -43,13 +41,57 @@ class TimeoutRetryHandler(RetryHandler):
         return request.url.rstrip("/").rsplit("/", 1)[-1] not in NOT_IDEMPOTENT
 
 
-def make_client(settings: Settings) -> WebClient:
-    """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections."""
+class HealthWatcher(RetryHandler):
+    """Never retries: shows ``SlackHealth`` what Slack answered to every call.
+
+    A retry handler is the one hook that every client shares: Bolt builds a fresh
+    ``WebClient`` for each request but copies the app client's retry handlers into it.
+    """
+
+    def __init__(self, health: SlackHealth) -> None:
+        super().__init__(max_retry_count=1 << 30)
+        self.health = health
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if response is None or response.status_code != 200 or not response.body:
+            return False
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        if response.body.get("ok"):
+            if not self.health.all_clear:
+                self.health.accepted(method, dm=method == "chat.postMessage"
+                                     and _channel_arg(request).startswith(("D", "U", "W")))
+        elif response.body.get("error"):
+            needed = response.body.get("needed")
+            self.health.refused(method, str(response.body["error"]),
+                                needed=str(needed) if needed else None)
+        return False
+
+
+def _channel_arg(request: HttpRequest) -> str:
+    """The ``channel`` argument of a JSON or form-encoded Web API request ("" if none)."""
+    data = request.data or b""
+    try:
+        if data.startswith(b"{"):
+            return str(json.loads(data).get("channel") or "")
+        return parse_qs(data.decode()).get("channel", [""])[0]
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+
+
+def make_client(settings: Settings, health: SlackHealth | None = None) -> WebClient:
+    """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections.
+
+    With ``health``, every answer is also shown to it (``HealthWatcher``).
+    """
+    watcher: list[RetryHandler] = [HealthWatcher(health)] if health is not None else []
     return WebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
         timeout=int(max(1, settings.slack_timeout)),
         retry_handlers=[
+            *watcher,
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),

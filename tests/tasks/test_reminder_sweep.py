@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections import Counter
 from zoneinfo import ZoneInfo
@@ -15,8 +16,11 @@ from bot.incidents import rules as incidents
 from bot.tasks import rules as tasks
 from bot.tasks.reminders import (
     LEASE,
+    RETRY_MAX,
+    Failed,
     Outcome,
     Overdue,
+    Paused,
     Policy,
     Reminder,
     Retry,
@@ -49,6 +53,7 @@ class Recorder:
         self.escalate_ok = True
         self.unreachable: list[tuple[int, str, list[str]]] = []
         self.during_send: object = None
+        self.pause: str | None = None  # what paused() answers
 
     def zone_of(self, user_id: str) -> ZoneInfo:
         return PARIS
@@ -76,6 +81,9 @@ class Recorder:
                           tasks: list[Task]) -> None:
         with self.lock:
             self.unreachable.append((incident.id, code, [t.ref for t in tasks]))
+
+    def paused(self) -> str | None:
+        return self.pause
 
 
 @pytest.fixture
@@ -168,15 +176,72 @@ def test_an_owner_who_left_is_no_longer_reminded_and_each_lead_hears_once(
     stays = new_task(db, clock, second, "UBOB")
     clock.set(MONDAY_9)
     rec = Recorder()
-    rec.script["UGONE"] = [Unreachable("account_inactive")]
+    rec.script["UGONE"] = [Unreachable("user_disabled")]
     report = run(db, clock, rec)
     assert report.owners_unreachable == 1 and rec.sent == [stays.id]
-    assert sorted(rec.unreachable) == [(first, "account_inactive", ["T-1", "T-2"]),
-                                       (second, "account_inactive", ["T-3"])]
-    assert all(row(db, t.id).reminders_stopped == "account_inactive" for t in gone)
+    assert sorted(rec.unreachable) == [(first, "user_disabled", ["T-1", "T-2"]),
+                                       (second, "user_disabled", ["T-3"])]
+    assert all(row(db, t.id).reminders_stopped == "user_disabled" for t in gone)
     clock.set(MONDAY_9 + dt.timedelta(days=1))
     run(db, clock, rec)
     assert len(rec.unreachable) == 2 and rec.sent == [stays.id, stays.id]
+
+
+def test_a_refusal_of_sitrep_itself_stops_the_pass_and_blames_no_one(
+        db: Database, at_monday: FixedClock) -> None:
+    clock = at_monday
+    incident = new_incident(db, clock)
+    tasks_ = [new_task(db, clock, incident, owner) for owner in ("UBOB", "UCARA", "UDAN")]
+    clock.set(MONDAY_9)
+    rec = Recorder()
+    rec.script["UBOB"] = [Paused("account_inactive")]
+    report = run(db, clock, rec)
+    assert report.paused == "account_inactive" and report.owners_unreachable == 0
+    assert rec.sent == [] and rec.unreachable == []  # nothing more was tried in that pass
+    for task in tasks_:  # all still due, unleased, and nobody's reminders stopped
+        stored = row(db, task.id)
+        assert (stored.reminders_stopped, stored.lease_owner, stored.next_reminder_at,
+                stored.send_failures) == (None, None, MONDAY_9, 0)
+    rec.pause = "account_inactive"  # the messenger says sending is paused: passes wait
+    assert run(db, clock, rec).paused == "account_inactive" and rec.sent == []
+    rec.pause = None
+    assert run(db, clock, rec).sent == 3
+
+
+def test_a_refusal_not_understood_backs_that_task_off_up_to_a_day(
+        db: Database, at_monday: FixedClock) -> None:
+    clock = at_monday
+    incident = new_incident(db, clock)
+    odd = new_task(db, clock, incident, "UODD")
+    fine = new_task(db, clock, incident, "UBOB")
+    clock.set(MONDAY_9)
+    rec = Recorder()
+    rec.script["UODD"] = [Failed("invalid_blocks")] * 30
+    tries: list[dt.datetime] = []
+    while clock.now() < MONDAY_9 + dt.timedelta(days=3):
+        left = len(rec.script["UODD"])
+        report = run(db, clock, rec)
+        if len(rec.script["UODD"]) < left:
+            tries.append(clock.now())
+            assert report.backed_off == 1
+        retry_at = row(db, odd.id).retry_at
+        assert retry_at is not None
+        clock.set(retry_at - dt.timedelta(seconds=1))  # a pass just before: nothing for it
+        left = len(rec.script["UODD"])
+        run(db, clock, rec)
+        assert len(rec.script["UODD"]) == left
+        clock.set(retry_at)
+    gaps = [(b - a) / dt.timedelta(minutes=1) for a, b in itertools.pairwise(tries)]
+    assert gaps[:6] == [1, 2, 4, 8, 16, 32]
+    assert max(gaps) == RETRY_MAX / dt.timedelta(minutes=1) and gaps[-1] == 24 * 60
+    assert len([t for t in tries if t < MONDAY_9 + dt.timedelta(days=1)]) <= 12  # not 2,880
+    stored = row(db, odd.id)
+    assert stored.next_reminder_at == MONDAY_9 and stored.reminders_stopped is None
+    assert stored.send_failures == len(tries)
+    assert rec.sent.count(fine.id) >= 3  # the other task's reminders went on meanwhile
+    tasks.set_due(db, clock, POLICY, TEAM, odd.number, "ULEAD", dt.date(2026, 12, 9),
+                  PARIS)  # a person's change: the next reminder is tried when it is due
+    assert (row(db, odd.id).send_failures, row(db, odd.id).retry_at) == (0, None)
 
 
 def test_long_overdue_tasks_are_escalated_once_a_day_per_incident(

@@ -174,7 +174,8 @@ def test_server_errors_timeouts_and_lasting_rate_limits_leave_it_due(
     assert task.reminder_count == 1 and task.next_reminder_at == utc(2026, 11, 26, 20)
 
 
-@pytest.mark.parametrize("error", ["account_inactive", "user_not_found", "channel_not_found"])
+@pytest.mark.parametrize("error", ["user_not_found", "user_disabled", "user_not_visible",
+                                   "cannot_dm_bot"])
 def test_an_owner_who_left_stops_their_reminders_and_the_lead_is_told(
         sandbox: Sandbox, error: str, monkeypatch: pytest.MonkeyPatch) -> None:
     sb = sandbox
