@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.deps import Deps
 from bot.incidents import slack as incidents
 from bot.postmortem import slack as postmortem
@@ -22,6 +25,21 @@ log = logging.getLogger(__name__)
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
 LISTENERS = [router, incidents, timeline, tasks, postmortem]
+
+
+class SitrepApp(App):
+    """Bolt's ``App``, measured: each request's kind, answer and ack time (``bot.metrics``).
+
+    ``dispatch`` is where both the HTTP adapter and Socket Mode hand Bolt a request, so one
+    override measures both.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        resp = super().dispatch(req)
+        metrics.record_request(req.body, req.headers, resp.status,
+                               time.perf_counter() - started)
+        return resp
 
 
 def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool = True,
@@ -38,7 +56,7 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
     app's event subscriptions (https://docs.slack.dev/reference/events/app_rate_limited).
     """
     settings = deps.settings
-    app = App(
+    app = SitrepApp(
         signing_secret=settings.signing_secret,
         client=client or make_client(settings, deps.slack_health),
         process_before_response=True,
@@ -48,6 +66,18 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
         ignoring_self_events_enabled=True,
         raise_error_for_unhandled_request=True,  # to on_error, which answers 200
     )
+
+    @app.middleware
+    def shared_client(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        """Listeners get the app's own client, not Bolt's plain per-request copy of it.
+
+        Bolt copies the client for each request so that a per-workspace token can be set
+        on it; Sitrep has one static token, and its client (``make_client``) carries the
+        retry rules and the Web API metrics.
+        """
+        context["client"] = app.client
+        return next()
+
     for module in LISTENERS:
         module.register(app, deps)
 

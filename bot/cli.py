@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
+import threading
 from collections.abc import Callable
+from typing import Any
 
+from bot import logs
 from bot.postmortem import cli as postmortem_cli
 from bot.settings import Settings, SettingsError, load
 from bot.tasks import cli as tasks_cli
@@ -21,18 +23,6 @@ Command = tuple[str, str, Callable[[argparse.ArgumentParser], None],
 FEATURE_COMMANDS: list[Command] = [postmortem_cli.COMMAND, tasks_cli.COMMAND]
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def _deps(settings: Settings):  # type: ignore[no-untyped-def]
-    from bot.deps import Deps
-
-    deps = Deps.from_settings(settings)
-    deps.db.migrate()
-    return deps
-
-
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     from storage.db import Database
 
@@ -41,49 +31,51 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_sigterm(_signum: int, _frame: object) -> None:
-    """Let ``serve`` shut down as on Ctrl-C when the orchestrator sends SIGTERM."""
-    raise KeyboardInterrupt
+def _stopped(finished: bool) -> int:
+    """Exit 0 after a clean stop; if the grace ran out, exit now rather than wait."""
+    from bot import lifecycle
+
+    if not finished:
+        lifecycle.exit_now(lifecycle.EXIT_CUT_SHORT)
+    return 0
 
 
 def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
-    from bot.app import build_app
-    from bot.background import start_background
+    from bot import lifecycle
     from bot.server import Server
 
     settings.require_slack()
-    deps = _deps(settings)
-    app = build_app(deps)
-    background = start_background(deps, app.client)
-    server = Server(app, deps.db, host="0.0.0.0", port=settings.port,
-                    health=deps.slack_health)
-    log.info("Sitrep listening on :%d (POST /slack/events, GET /healthz)", server.port)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        log.info("shutting down")
-    finally:
-        background.shutdown()
-        server.stop()
-    return 0
+    running = lifecycle.start(settings)
+    server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
+                    metrics=running.metrics is None, health=running.deps.slack_health)
+    log.info("Sitrep listening on %s (POST /slack/events, GET /healthz%s)", server.url,
+             "" if running.metrics else ", GET /metrics")
+    lifecycle.run_until_stopped(server.serve_forever)
+    return _stopped(lifecycle.shutdown(running, server.stop))
 
 
-def cmd_socket(settings: Settings, _: argparse.Namespace) -> int:
+def socket_mode_handler(app: Any, app_token: str) -> Any:
+    """Bolt's Socket Mode handler (``connect()``, ``close()``) for ``app``."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app
-    from bot.background import start_background
+    return SocketModeHandler(app, app_token)
+
+
+def cmd_socket(settings: Settings, _: argparse.Namespace,
+               handler: Callable[[Any, str], Any] | None = None) -> int:
+    from bot import lifecycle
 
     settings.require_slack(socket=True)
-    deps = _deps(settings)
-    app = build_app(deps)
-    background = start_background(deps, app.client)
+    running = lifecycle.start(settings)
+    connection = (handler or socket_mode_handler)(running.app, settings.app_token)
     try:
-        SocketModeHandler(app, settings.app_token).start()
-    finally:
-        background.shutdown()
-    return 0
+        connection.connect()
+    except BaseException:
+        lifecycle.shutdown(running, connection.close)
+        raise
+    log.info("Sitrep connected to Slack in Socket Mode")
+    lifecycle.run_until_stopped(threading.Event().wait)
+    return _stopped(lifecycle.shutdown(running, connection.close))
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -106,14 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "demo":
-        _logging("WARNING")
+        logs.configure("WARNING")
         return cmd_demo(Settings(), args)
     try:
         settings = load()
     except SettingsError as exc:
         print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
         return 2
-    _logging(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format,
+                   secrets=(settings.bot_token, settings.app_token, settings.signing_secret))
     commands = {"serve": cmd_serve, "socket": cmd_socket, "migrate": cmd_migrate}
     commands.update({name: run for name, _, _, run in FEATURE_COMMANDS})
     run = commands[args.command]

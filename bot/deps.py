@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bot import metrics
 from bot.common.clock import Clock, SystemClock
 from bot.settings import Settings
 from bot.slack.channels import ChannelIds
@@ -40,16 +41,26 @@ class Deps:
         """Run ``work(*args)`` once Slack has its answer.
 
         A plain pool rather than a Bolt lazy listener, which deep-copies every request and
-        made acks several times slower than a bare Bolt app's. Failures are logged.
+        made acks several times slower than a bare Bolt app's. Failures are logged. The
+        queue's depth and the work running are the ``sitrep_work_*`` gauges.
         """
 
         def run() -> None:
+            metrics.WORK_QUEUED.dec()
+            metrics.WORK_RUNNING.inc()
             try:
                 work(*args)
             except Exception:
                 log.exception("work after an ack failed")
+            finally:
+                metrics.WORK_RUNNING.dec()
 
-        self.after_ack.submit(run)
+        metrics.WORK_QUEUED.inc()
+        try:
+            self.after_ack.submit(run)
+        except RuntimeError:  # the pool is shutting down: nothing will run it
+            metrics.WORK_QUEUED.dec()
+            raise
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Deps:

@@ -1,4 +1,8 @@
-"""HTTP mode: a WSGI app (``POST /slack/events``, ``GET /healthz``) served by waitress."""
+"""HTTP mode: a WSGI app (``POST /slack/events``, ``GET /healthz``, ``GET /metrics``) on waitress.
+
+The same server, without the Slack path, is the metrics and health port of ``socket`` (and
+of ``serve`` when ``METRICS_PORT`` keeps ``/metrics`` off the public port).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from prometheus_client import make_wsgi_app
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
@@ -34,10 +39,13 @@ def health_report(db: Database, health: SlackHealth | None) -> tuple[bool, dict[
                          "slack": problems or "ok"}
 
 
-def wsgi_app(app: App, db: Database,
+def wsgi_app(app: App | None, db: Database, metrics: bool = True,
              health: SlackHealth | None = None) -> Callable[..., Iterable[bytes]]:
-    """Route Slack's requests to Bolt and answer health checks."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Route Slack's requests to Bolt (when ``app`` is given), answer health checks (with
+    what ``health`` knows of Slack's view of the app) and, with ``metrics``, ``GET /metrics``
+    (Prometheus' text format)."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
+    prometheus = make_wsgi_app() if metrics else None
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -48,8 +56,10 @@ def wsgi_app(app: App, db: Database,
             start_response(status, [("Content-Type", "application/json"),
                                     ("Content-Length", str(len(body)))])
             return [body]
-        if path == EVENTS_PATH:
+        if path == EVENTS_PATH and slack is not None:
             return slack(environ, start_response)
+        if path == "/metrics" and prometheus is not None:
+            return prometheus(environ, start_response)
         body = b"not found"
         start_response("404 Not Found", [("Content-Type", "text/plain"),
                                          ("Content-Length", str(len(body)))])
@@ -59,17 +69,22 @@ def wsgi_app(app: App, db: Database,
 
 
 class Server:
-    """A waitress server in a background thread (tests, the demo, and ``serve``)."""
+    """A waitress server, in a background thread (tests, the demo, the metrics port) or in
+    the calling one (``serve``)."""
 
-    def __init__(self, app: App, db: Database, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 16, health: SlackHealth | None = None) -> None:
+    def __init__(self, app: App | None, db: Database, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = 16, metrics: bool = True,
+                 health: SlackHealth | None = None) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app(app, db, health), host=host, port=port,
+        self._server = create_server(wsgi_app(app, db, metrics, health), host=host, port=port,
                                      threads=threads, ident="sitrep", channel_timeout=30,
                                      connection_limit=1000, backlog=1024)
-        self.port: int = self._server.effective_port  # type: ignore[union-attr]
-        self.url = f"http://{host}:{self.port}"
+        # waitress reports the port as getnameinfo() gives it: a string.
+        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        self.host = host
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{self.port}"
         self._thread: threading.Thread | None = None
         self._stopping = False
 

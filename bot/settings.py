@@ -6,6 +6,7 @@ line and exits with status 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -13,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.common.cron import cron_error
 from storage.db import PoolSettings
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATA_DIR = Path("data")
+LOG_FORMATS = ("text", "json")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 class SettingsError(Exception):
@@ -34,7 +39,9 @@ class Settings:
     channel_prefix: str = "inc"
     announce_channel: str | None = None
     timeline_emoji: str = "pushpin"
+    host: str = "0.0.0.0"
     port: int = 3000
+    metrics_port: int | None = None
     pool: PoolSettings = field(default_factory=PoolSettings)
     templates_dir: Path | None = None
     reminder_cron: str = "0 9 * * mon-fri"
@@ -42,6 +49,7 @@ class Settings:
     escalate_after_days: int = 3
     reminder_poll_seconds: int = 30
     log_level: str = "INFO"
+    log_format: str = "text"
     slack_timeout: float = 10.0
 
     def require_slack(self, socket: bool = False) -> None:
@@ -56,7 +64,8 @@ class Settings:
                 raise SettingsError(f"{name} is not set (see README: Setting up in Slack)")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0,
+         maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -66,7 +75,25 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, not {value}")
     return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    return _int(env, name, default, minimum=1, maximum=65535)
+
+
+def _host(env: Mapping[str, str]) -> str:
+    """``HOST``: an IP address (``0.0.0.0``, ``127.0.0.1``, ``::``) or a host name."""
+    host = env.get("HOST", "").strip() or Settings.host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOSTNAME.match(host):
+            raise SettingsError(f"HOST must be an IP address or a host name like 127.0.0.1, "
+                                f"0.0.0.0 or ::, not {host!r}") from None
+    return host
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -141,8 +168,6 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"TEMPLATES_DIR {templates!r} is not a directory")
 
     cron = env.get("REMINDER_CRON", "").strip() or Settings.reminder_cron
-    from bot.tasks.reminders import cron_error
-
     if problem := cron_error(cron):
         raise SettingsError(f"REMINDER_CRON must be a five-field crontab line like "
                             f"'0 9 * * mon-fri', not {cron!r} ({problem})")
@@ -150,6 +175,14 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
     level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    log_format = (env.get("LOG_FORMAT", "").strip() or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT must be text or json, not {log_format!r}")
+
+    port = _port(env, "PORT", Settings.port)
+    metrics_port = _port(env, "METRICS_PORT", 0) or None
+    if metrics_port == port:
+        raise SettingsError(f"METRICS_PORT must differ from PORT ({port})")
 
     return Settings(
         bot_token=_opt(env, "SLACK_BOT_TOKEN"),
@@ -161,7 +194,9 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         channel_prefix=prefix,
         announce_channel=_opt(env, "ANNOUNCE_CHANNEL"),
         timeline_emoji=emoji,
-        port=_int(env, "PORT", 3000, minimum=1),
+        host=_host(env),
+        port=port,
+        metrics_port=metrics_port,
         pool=PoolSettings(
             size=_int(env, "DB_POOL_SIZE", 5, minimum=1),
             max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
@@ -175,5 +210,6 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         escalate_after_days=_int(env, "ESCALATE_AFTER_DAYS", 3),
         reminder_poll_seconds=_int(env, "REMINDER_POLL_SECONDS", 30, minimum=1),
         log_level=level,
+        log_format=log_format,
         slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
     )

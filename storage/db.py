@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,12 @@ from sqlalchemy.pool import StaticPool
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock held while migrating (any fixed number; this is "sitrep" in ASCII).
+MIGRATION_LOCK = 0x736974726570
+#: SQLite: how long a process waits for another one's migration (its write lock).
+MIGRATION_WAIT_MS = 600_000
+#: SQLite: how long a writer waits for another one's transaction otherwise.
+BUSY_TIMEOUT_MS = 15_000
 
 #: Exceptions that mean "the database cannot be reached right now", not a bug.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, PoolTimeout)
@@ -83,19 +89,47 @@ class Database:
             return False
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision, one process at a time.
+
+        Replicas started together on an empty database would otherwise all create the
+        tables and all but one crash (``UniqueViolation`` on ``alembic_version``). The
+        upgrade runs in one transaction that first takes a lock: on PostgreSQL a
+        transaction-level advisory lock (released by the commit, or if the process dies),
+        on SQLite the database's write lock (``BEGIN IMMEDIATE``). The next process waits
+        for it, then finds the schema current and has nothing to do.
+        """
         from alembic import command
         from alembic.config import Config
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        sqlite = self.dialect == "sqlite"
+        with self.engine.connect() as conn:
+            if sqlite:  # wait as long as another process's migration may take
+                _busy_timeout(conn, MIGRATION_WAIT_MS)
+            try:
+                with conn.begin():  # SQLite: BEGIN IMMEDIATE, the write lock (below)
+                    if not sqlite:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": MIGRATION_LOCK})
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                if sqlite:
+                    _busy_timeout(conn, BUSY_TIMEOUT_MS)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _busy_timeout(conn: Connection, ms: int) -> None:
+    """Set SQLite's busy timeout on ``conn``'s driver connection (outside a transaction)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(ms)}")
+    finally:
+        cursor.close()
 
 
 def _pooled(pool: PoolSettings) -> dict[str, object]:
@@ -115,7 +149,7 @@ def _make_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
 
 def _sqlite_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
     """SQLite with WAL and ``BEGIN IMMEDIATE``: writers queue instead of failing."""
-    connect_args = {"check_same_thread": False, "timeout": 15}
+    connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
     if url in ("sqlite://", "sqlite:///:memory:"):
         # One shared in-memory database: every session must see the same connection.
         engine = create_engine(url, echo=echo, poolclass=StaticPool, connect_args=connect_args)
@@ -131,7 +165,7 @@ def _sqlite_engine(url: str, pool: PoolSettings, echo: bool) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -87,6 +87,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each backend, never migrated (PostgreSQL: created, then dropped)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    if request.getfixturevalue("pg_url") is None:
+        pytest.skip("PostgreSQL is not reachable (set CI=true to make this a failure)")
+    name = f"sitrep_fresh_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)

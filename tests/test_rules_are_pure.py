@@ -84,3 +84,35 @@ def test_no_import_circles() -> None:
         if name not in state:
             visit(name, [name])
     assert not circles, circles
+
+
+#: Layers from the bottom up; a module may import its own layer and those below it.
+LAYERS = [
+    ("storage",),
+    ("bot.common", "bot.metrics", "bot.logs"),
+    ("bot.settings", "bot.slack", "bot.deps", "bot.server"),
+    ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem"),
+    ("bot.app", "bot.background"),
+    ("bot.lifecycle", "bot.sandbox", "bot.cli"),
+]
+
+
+def _layer(name: str) -> int | None:
+    for level, prefixes in enumerate(LAYERS):
+        if any(name == p or name.startswith(p + ".") for p in prefixes):
+            return level
+    return None
+
+
+def test_no_module_imports_upward() -> None:
+    unplaced = sorted(n for n in _imports() if n.startswith("bot.") and _layer(n) is None
+                      and n.count(".") == 1 and not n.endswith("templates"))
+    assert not unplaced, f"give these modules a layer in LAYERS: {unplaced}"
+    offenders = []
+    for name, deps in _imports().items():
+        mine = _layer(name)
+        for dep in deps:
+            theirs = _layer(dep)
+            if mine is not None and theirs is not None and theirs > mine:
+                offenders.append(f"{name} imports {dep}")
+    assert not offenders, offenders

@@ -11,6 +11,15 @@ def test_defaults() -> None:
     assert s.database_url.startswith("sqlite:///") and s.channel_prefix == "inc"
     assert str(s.timezone) == "UTC" and s.timeline_emoji == "pushpin" and s.port == 3000
     assert s.api_url == "https://slack.com/api/"
+    assert (s.host, s.metrics_port, s.log_format) == ("0.0.0.0", None, "text")
+
+
+def test_host_port_metrics_port_and_log_format() -> None:
+    s = load({"HOST": "127.0.0.1", "PORT": "8080", "METRICS_PORT": "9464",
+              "LOG_FORMAT": "JSON"})
+    assert (s.host, s.port, s.metrics_port, s.log_format) == ("127.0.0.1", 8080, 9464, "json")
+    assert load({"HOST": "::"}).host == "::"
+    assert load({"HOST": "sitrep.internal"}).host == "sitrep.internal"
 
 
 @pytest.mark.parametrize("env, name", [
@@ -22,6 +31,12 @@ def test_defaults() -> None:
     ({"DB_POOL_TIMEOUT": "-1"}, "DB_POOL_TIMEOUT"),
     ({"SLACK_BOT_TOKEN": "nope"}, "SLACK_BOT_TOKEN"),
     ({"REMINDER_CRON": "daily"}, "REMINDER_CRON"),
+    ({"HOST": "0.0.0.0:3000"}, "HOST"),
+    ({"HOST": "two words"}, "HOST"),
+    ({"PORT": "70000"}, "PORT"),
+    ({"METRICS_PORT": "0"}, "METRICS_PORT"),
+    ({"METRICS_PORT": "3000"}, "METRICS_PORT"),
+    ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
 ])
 def test_malformed_settings_name_themselves(env: dict[str, str], name: str) -> None:
     with pytest.raises(SettingsError, match=name):

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here so that ``incident-bot --help`` does not load the whole postmortem stack.
     from bot.common.clock import SystemClock
-    from bot.common.errors import UserError
+    from bot.common.errors import OperatorError, UserError
     from bot.incidents import rules as incidents
     from bot.postmortem import compile as postmortem
     from bot.postmortem.templates import Templates
@@ -41,6 +41,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         rendered = postmortem.render(pm, Templates(settings.templates_dir), args.format)
     except UserError as exc:
         print(f"incident-bot postmortem: {exc.message}", file=sys.stderr)
+        return 1
+    except OperatorError as exc:
+        print(f"incident-bot postmortem: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
         if not is_unavailable(exc):

@@ -1,5 +1,9 @@
 """Jinja2 templates from ``templates/``, overridable by name from ``TEMPLATES_DIR``.
 
+The built-in templates are the package ``bot.templates`` (the top-level ``templates/``
+folder, mapped into the package by ``setup.py``), read through ``importlib.resources`` so
+that a checkout and an installed wheel find them the same way.
+
 Templates render in Jinja2's immutable sandbox: an operator's template can format the data
 it is given but not reach into Python. User text only ever arrives as *data* (template
 variables), never as template source, and the data is escaped for the output format
@@ -25,18 +29,31 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateSyntaxError
+from jinja2 import (
+    BaseLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from bot.common.errors import OperatorError
 from bot.common.text import escape
 
 log = logging.getLogger(__name__)
 
-#: The built-in templates, shipped with the source tree.
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
+#: The package that holds the built-in templates.
+BUILTIN_PACKAGE = "bot.templates"
+
+
+def builtin_dir() -> Path:
+    """Where the built-in templates are (inside the installed package, or the checkout)."""
+    return Path(str(resources.files(BUILTIN_PACKAGE)))
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
@@ -140,9 +157,9 @@ def _environment(loader: BaseLoader, fmt: str) -> ImmutableSandboxedEnvironment:
 class Templates:
     """Renders a template by name: the operator's copy when there is one, else the built-in."""
 
-    def __init__(self, custom_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
+    def __init__(self, custom_dir: Path | None = None, builtin: Path | None = None) -> None:
         self.custom_dir = custom_dir
-        self.builtin_dir = builtin_dir
+        self.builtin_dir = builtin or builtin_dir()
         self._envs: dict[tuple[str, bool], ImmutableSandboxedEnvironment] = {}
 
     def _env(self, fmt: str, custom: bool) -> ImmutableSandboxedEnvironment:
@@ -170,9 +187,17 @@ class Templates:
                 error = describe_error(exc, name)
                 log.error("custom template %s in %s failed, using the built-in one: %s",
                           name, self.custom_dir, error, exc_info=exc)
-                text = self._env(fmt, False).get_template(name).render(**context)
-                return Rendered(text, error, name)
-        return Rendered(self._env(fmt, False).get_template(name).render(**context), template=name)
+                return Rendered(self._builtin(name, fmt).render(**context), error, name)
+        return Rendered(self._builtin(name, fmt).render(**context), template=name)
+
+    def _builtin(self, name: str, fmt: str) -> Any:
+        """The built-in template ``name``; its absence is a broken installation, said so."""
+        try:
+            return self._env(fmt, False).get_template(name)
+        except TemplateNotFound as exc:
+            raise OperatorError(
+                f"Sitrep's built-in template {name} is missing (the installation is "
+                "incomplete: reinstall Sitrep)", detail=f"looked in {self.builtin_dir}") from exc
 
 
 def describe_error(exc: BaseException, name: str) -> str:

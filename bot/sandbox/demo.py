@@ -272,8 +272,9 @@ def _press(demo: Demo, user: str, label: str) -> None:
 def act_tasks(demo: Demo) -> None:
     from sqlalchemy import select
 
+    from bot.common.cron import next_slot
     from bot.tasks.notify import run_reminders
-    from bot.tasks.reminders import local_midnight, next_slot
+    from bot.tasks.reminders import local_midnight
     from storage.models import Task
 
     demo.heading("Corrective tasks, their owners' DMs, and reminders")

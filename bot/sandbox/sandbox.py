@@ -10,6 +10,7 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bot import lifecycle
 from bot.app import build_app
 from bot.common.clock import Clock, SystemClock
 from bot.deps import Deps
@@ -67,17 +68,18 @@ class Sandbox:
         self.deps = Deps(settings=self.settings, db=self.db, clock=self._clock)
         self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
         self.app = build_app(self.deps, executor=self.executor)
+        self.running = lifecycle.Running(self.deps, self.app, self.executor)
         self.server = Server(self.app, self.db, health=self.deps.slack_health).start()
         self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
                                   bot_user_id=self.fake.bot_user_id, fake=self.fake)
         return self
 
     def stop(self) -> None:
+        """Stop as ``serve`` does (``lifecycle.shutdown``), then the fake Slack."""
         if self.server:
-            self.server.stop()
-            self.executor.shutdown(wait=True)  # let work after acks finish first
-            self.deps.after_ack.shutdown(wait=True)
-        self.db.dispose()
+            lifecycle.shutdown(self.running, self.server.stop)
+        elif getattr(self, "db", None) is not None:
+            self.db.dispose()
         self.fake.stop()
 
     def __enter__(self) -> Sandbox:

@@ -15,11 +15,12 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.common.errors import UserError
+from bot import metrics
+from bot.common.errors import OperatorError, UserError
 from bot.deps import Deps
-from bot.incidents import rules as incidents
-from bot.slack.client import error_code
+from bot.slack.client import UNREACHABLE_ERRORS, error_code, is_timeout
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, split
+from storage import incidents as incident_repo
 from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,26 @@ def guarded(respond: Callable[..., Any], work: Callable[[], str | None]) -> None
         log.warning("Slack API error: %s", error_code(exc))
         reply = (f":warning: Slack refused that (`{error_code(exc)}`). Nothing else was "
                  "changed; please try again.")
-    except (TimeoutError, OSError) as exc:
-        log.warning("Slack did not answer: %s", exc)
-        reply = (":warning: Slack did not answer in time. What was recorded is kept; "
-                 "please check and try again.")
+    except UNREACHABLE_ERRORS as exc:
+        # Only network failures of a Web API call land here: other OSErrors (a missing
+        # file, jinja2's TemplateNotFound) are not Slack's doing.
+        if is_timeout(exc):
+            log.warning("Slack did not answer in time: %s", exc)
+            reply = (":warning: Slack did not answer in time. What was recorded is kept; "
+                     "please check and try again.")
+        else:
+            log.warning("Slack could not be reached: %s", exc)
+            reply = (":warning: Sitrep could not reach Slack just now. What was recorded is "
+                     "kept; please check and try again.")
+    except OperatorError as exc:
+        ref = uuid.uuid4().hex[:8]
+        log.error("%s (ref %s)", exc, ref, exc_info=exc)
+        reply = (f":warning: Sitrep is not installed or configured correctly: {exc.message}. "
+                 f"Nothing you recorded is lost; please tell whoever runs Sitrep (ref `{ref}`).")
     except Exception as exc:
         if is_unavailable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
+            metrics.DATABASE_UNAVAILABLE.inc()
             reply = DB_DOWN
         else:
             ref = uuid.uuid4().hex[:8]
@@ -94,7 +108,8 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> str | None:
             if sub.needs_incident:
-                ctx.incident = incidents.for_channel(deps.db, ctx.channel_id)
+                with deps.db.session() as s:
+                    ctx.incident = incident_repo.by_channel(s, ctx.channel_id)
                 if ctx.incident is None or ctx.incident.team_id != ctx.team_id:
                     return NOT_IN_INCIDENT.format(cmd=COMMAND, name=sub.name)
             return sub.handler(ctx)

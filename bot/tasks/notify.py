@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot.common.duedates import local_today
 from bot.deps import Deps
 from bot.slack import errors
@@ -149,9 +151,17 @@ def classify(code: str) -> Outcome:
 def run_reminders(deps: Deps, client: WebClient, *, force: bool = False,
                   now: dt.datetime | None = None) -> SweepReport:
     """One reminder pass (the background job, ``remind`` and the demo all call this)."""
-    return reminders.sweep(deps.db, deps.clock, reminders.Policy.from_settings(deps.settings),
-                           SlackMessenger(deps, client), force=force, now=now,
-                           workers=SEND_WORKERS)
+    started = time.perf_counter()
+    report = reminders.sweep(deps.db, deps.clock, reminders.Policy.from_settings(deps.settings),
+                             SlackMessenger(deps, client), force=force, now=now,
+                             workers=SEND_WORKERS)
+    metrics.REMINDER_PASS_SECONDS.observe(time.perf_counter() - started)
+    for outcome, count in (("sent", report.sent), ("failed", report.retried),
+                           ("unreachable", report.owners_unreachable),
+                           ("skipped", report.skipped)):
+        if count:
+            metrics.REMINDERS.labels(outcome).inc(count)
+    return report
 
 
 def poll_seconds(deps: Deps) -> int:

@@ -27,7 +27,6 @@ sending is paused), Slack is struggling (due again next pass), or a reason not u
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import os
 import socket
@@ -40,8 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
+from bot.common.cron import next_slot
 from bot.common.duedates import days_overdue, local_today
 from storage import escalations
 from storage import incidents as incident_repo
@@ -79,46 +77,6 @@ class Policy:
     def from_settings(cls, settings: Any) -> Policy:
         return cls(settings.reminder_cron, settings.reminder_lead_days,
                    settings.escalate_after_days)
-
-
-def cron_error(cron: str) -> str | None:
-    """Why ``cron`` is not a usable five-field crontab line, or None if it is."""
-    if len(cron.split()) != 5:
-        return "it needs five fields (minute hour day month weekday)"
-    try:
-        CronTrigger.from_crontab(cron, timezone=dt.UTC)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-@functools.lru_cache(maxsize=512)
-def _trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=zone)
-
-
-def _repeated(local: dt.datetime) -> bool:
-    """True for the second occurrence of a wall time that a DST change repeats."""
-    return bool(local.fold) and local.replace(fold=0).utcoffset() != local.utcoffset()
-
-
-def next_slot(cron: str, zone: ZoneInfo, after: dt.datetime, *,
-              inclusive: bool = False) -> dt.datetime | None:
-    """The first ``cron`` slot in ``zone`` after ``after`` (or at it, if ``inclusive``), in UTC.
-
-    None if the expression never fires again (``0 9 31 2 *``).
-    """
-    start = after if inclusive else after.replace(microsecond=0) + dt.timedelta(seconds=1)
-    trigger = _trigger(cron, zone)
-    for _ in range(8):
-        slot = trigger.get_next_fire_time(None, start)
-        if slot is None:
-            return None
-        utc = slot.astimezone(dt.UTC)
-        if not _repeated(utc.astimezone(zone)):
-            return utc
-        start = utc + dt.timedelta(seconds=1)
-    return None
 
 
 def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -281,6 +239,10 @@ class SweepReport:
     owners_unreachable: int = 0
     escalated: int = 0
     superseded: int = 0
+    #: Claimed, then given back unsent for the next pass (owner just gone, out of time, or
+    #: Slack refusing Sitrep itself).
+    skipped: int = 0
+    #: Why this pass sent nothing more: Slack refuses Sitrep itself (``Paused``).
     paused: str | None = None
     sent_task_ids: list[int] = field(default_factory=list)
 
@@ -289,7 +251,8 @@ class SweepReport:
                 f"{self.retried} left due for the next pass, "
                 f"{self.backed_off} backing off, "
                 f"{self.owners_unreachable} owner(s) unreachable, "
-                f"{self.escalated} escalation(s)")
+                f"{self.escalated} escalation(s)"
+                + (f", {self.skipped} given back unsent" if self.skipped else ""))
         return text + (f"; sending paused: {self.paused}" if self.paused else "")
 
 
@@ -351,6 +314,8 @@ class _Pass:
             # Its owner just left (reminders stopped), Slack refuses Sitrep itself, or Slack
             # is so slow that the lease could run out: give it back, still due.
             self.release([(task, incident)])
+            with self.lock:
+                self.report.skipped += 1
             return
         try:
             zone = self.zone(task.owner_user_id)
@@ -485,8 +450,9 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
         except Exception:
             log.exception("escalation check of incident %s failed; next pass retries",
                           incident_id)
-    if (run.report.sent or run.report.retried or run.report.owners_unreachable
-            or run.report.backed_off or run.report.paused):
-        log.info("reminder pass: %s", run.report)
-    return run.report
+    report = run.report
+    if report.sent or report.retried or report.owners_unreachable or report.skipped \
+            or report.escalated or report.backed_off or report.paused:
+        log.info("reminder pass: %s", report)
+    return report
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_sdk import WebClient
@@ -109,10 +108,9 @@ class ChannelNames:
 class TimelineSlack:
     """Pins, unpins, shortcut additions and edits, between Bolt and the timeline rules."""
 
-    def __init__(self, deps: Deps, executor: Executor) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.channels = ChannelNames(deps)
-        self.executor = executor
         self._url: str | None = None
         self._lock = threading.Lock()
 
@@ -257,7 +255,8 @@ class TimelineSlack:
     # -- confirmations ---------------------------------------------------------------------
     def confirm(self, client: WebClient, channel_id: str, user_id: str,
                 thread_ts: str | None, text: str) -> None:
-        """An ephemeral note only ``user_id`` sees, sent off the event's request thread."""
+        """An ephemeral note only ``user_id`` sees, sent after the event is answered (in the
+        pool of work after acks, so a shutdown waits for it)."""
 
         def send() -> None:
             try:
@@ -270,4 +269,4 @@ class TimelineSlack:
             except Exception:
                 log.exception("confirmation to %s failed", user_id)
 
-        self.executor.submit(send)
+        self.deps.run_after_ack(send)

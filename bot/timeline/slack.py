@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.common.errors import UserError
 from bot.common.timeparse import TIME_EXAMPLES, format_time, parse_time, split_leading_time
 from bot.deps import Deps
@@ -93,8 +93,7 @@ def timeline(ctx: Ctx) -> str | None:
 
 
 def register(app: App, deps: Deps) -> None:
-    flows = TimelineSlack(deps, ThreadPoolExecutor(max_workers=4,
-                                                   thread_name_prefix="sitrep-timeline"))
+    flows = TimelineSlack(deps)
 
     @app.event("message")
     def on_message(event: dict[str, Any], client: WebClient) -> None:
@@ -161,6 +160,7 @@ def register(app: App, deps: Deps) -> None:
         except Exception as exc:
             if is_unavailable(exc):
                 log.warning("database unavailable: %s", exc.__class__.__name__)
+                metrics.DATABASE_UNAVAILABLE.inc()
                 message = "Sitrep's database is unavailable right now; please try again."
             else:
                 log.exception("adding a shortcut message failed")

@@ -2,62 +2,103 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import json
 from pathlib import Path
 
 from bot.sandbox.fakeslack import FakeSlack
 from bot.sandbox.simulator import SlackSimulator
+from tests.support import processes
 
 SECRET = "serve-test-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("serve never became healthy")
 
 
 def test_serve_answers_health_and_signed_commands(database_url: str, tmp_path: Path) -> None:
     with FakeSlack(bot_token="xoxb-fake") as fake:
         fake.add_user("U0LEAD", "lee")
         general = fake.add_channel("general", members=["U0LEAD"])
-        port = _free_port()
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": fake.url, "DATABASE_URL": database_url, "PORT": str(port),
-               "LOG_LEVEL": "WARNING"}
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env,
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        port, metrics_port = processes.free_port(), processes.free_port()
+        proc = processes.start("serve", {
+            "SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url, "DATABASE_URL": database_url, "PORT": str(port),
+            "HOST": "127.0.0.1", "METRICS_PORT": str(metrics_port), "LOG_LEVEL": "INFO"},
+            tmp_path)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, proc)
+            processes.wait_healthy(url, proc)
             sim = SlackSimulator(url, SECRET, team_id=fake.team_id, fake=fake)
             assert sim.command("start sev1 Served for real", channel=general).status == 200
             fake.wait_for_calls("pins.add", timeout=10)
             assert fake.channel_by_name("inc-1-served-for-real") is not None
             forged = SlackSimulator(url, "wrong-secret", fake=fake)
             assert forged.command("start Forged").status == 401
+            # METRICS_PORT keeps /metrics off the public port.
+            assert processes.get(url + "/metrics")[0] == 404
+            status, text = processes.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            assert status == 200
+            assert 'sitrep_slack_requests_total{kind="command",status="200"} 1.0' in text
+            assert 'sitrep_slack_requests_total{kind="command",status="401"} 1.0' in text
+            assert processes.get(f"http://127.0.0.1:{metrics_port}/healthz")[0] == 200
         finally:
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=20)
+            _out, err = processes.stop(proc)
         assert proc.returncode == 0, err
-        assert "Traceback" not in err
+        assert "Traceback" not in err and "Logging error" not in err
+        assert f"Sitrep listening on http://127.0.0.1:{port} (POST /slack/events" in err
+        assert f"metrics and health on http://127.0.0.1:{metrics_port}" in err
+        # The scheduler ran its first reminder poll at start, silently.
+        assert "apscheduler" not in err
+        assert err.rstrip().endswith("bot.lifecycle: stopped")
+
+
+def test_sigterm_finishes_work_already_acknowledged(database_url: str, tmp_path: Path) -> None:
+    """A command acked just before SIGTERM is carried out before the process exits."""
+    with FakeSlack(bot_token="xoxb-fake") as fake:
+        fake.add_user("U0LEAD", "lee")
+        general = fake.add_channel("general", members=["U0LEAD"])
+        port = processes.free_port()
+        proc = processes.start("serve", {
+            "SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url, "DATABASE_URL": database_url, "PORT": str(port),
+            "LOG_LEVEL": "INFO"}, tmp_path)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            processes.wait_healthy(url, proc)
+            fake.latency = 0.3  # the work after the ack now takes a couple of seconds
+            sim = SlackSimulator(url, SECRET, team_id=fake.team_id, fake=fake)
+            assert sim.command("start sev2 Stopping mid-way", channel=general).status == 200
+            assert not fake.calls_to("pins.add")  # still under way when SIGTERM comes
+        finally:
+            _out, err = processes.stop(proc)
+        assert proc.returncode == 0, err
+        assert "stopping: taking no new work" in err
+        assert fake.calls_to("pins.add"), "the acknowledged command was cut short"
+        assert any("is open" in r.get("text", "") for r in fake.responses)
+        assert fake.channel_by_name("inc-1-stopping-mid-way") is not None
+
+
+def test_json_logs_one_object_per_line_and_no_secret(database_url: str, tmp_path: Path) -> None:
+    token = "xoxb-1000-2000-LongEnoughToFind"
+    secret = "0123456789abcdef0123456789abcdef"
+    with FakeSlack(bot_token=token) as fake:
+        fake.add_user("U0LEAD", "lee")
+        general = fake.add_channel("general", members=["U0LEAD"])
+        port = processes.free_port()
+        proc = processes.start("serve", {
+            "SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": fake.url,
+            "DATABASE_URL": database_url, "PORT": str(port), "LOG_LEVEL": "DEBUG",
+            "LOG_FORMAT": "json"}, tmp_path)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            processes.wait_healthy(url, proc)
+            sim = SlackSimulator(url, secret, team_id=fake.team_id, fake=fake)
+            assert sim.command("start Logged in JSON", channel=general).status == 200
+            fake.wait_for_calls("pins.add", timeout=10)
+        finally:
+            _out, err = processes.stop(proc)
+    assert proc.returncode == 0, err
+    entries = [json.loads(line) for line in err.splitlines()]  # every line is one object
+    assert len(entries) > 20  # DEBUG: Bolt and slack_sdk say a lot
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    assert any(e["message"].startswith(f"Sitrep listening on http://0.0.0.0:{port}")
+               for e in entries)
+    assert token not in err and secret not in err
+    assert "LongEnoughToFind" not in err

@@ -310,3 +310,28 @@ def test_slack_failure_while_publishing_is_explained(sb: Sandbox) -> None:
         "Markdown file (`not_in_channel`). Run `/incident postmortem publish` again in a moment.")
     reply = run(sb, channel, "postmortem publish")
     assert reply["text"].startswith("Published version 2")
+
+
+def test_missing_built_in_templates_are_reported_as_such(
+        sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Not "Slack did not answer" (jinja2's TemplateNotFound is an OSError): what happened."""
+    from bot.postmortem import slack as pm_slack
+    from bot.postmortem import templates
+
+    empty = tmp_path / "no-templates"
+    empty.mkdir()
+    monkeypatch.setattr(templates, "builtin_dir", lambda: empty)
+    pm_slack.templates_for.cache_clear()
+    try:
+        channel = start(sb)
+        text = run(sb, channel, "postmortem")["text"]
+    finally:
+        pm_slack.templates_for.cache_clear()
+    assert "did not answer" not in text
+    assert text.startswith(":warning: Sitrep is not installed or configured correctly: "
+                           "Sitrep's built-in template postmortem.slack.j2 is missing (the "
+                           "installation is incomplete: reinstall Sitrep).")
+    assert str(empty) not in text  # the path is for the operator's log
+    assert f"postmortem.slack.j2 is missing (the installation is incomplete: reinstall " \
+           f"Sitrep) (looked in {empty}) (ref " in caplog.text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.postmortem.templates import BUILTIN_DIR, Templates, escape_data, output_format
+from bot.postmortem.templates import Templates, builtin_dir, escape_data, output_format
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def test_output_format_comes_from_the_name() -> None:
 
 def test_builtin_templates_exist() -> None:
     for name in ("postmortem.md.j2", "postmortem.slack.j2", "postmortem.html.j2"):
-        assert (BUILTIN_DIR / name).is_file()
+        assert (builtin_dir() / name).is_file()
 
 
 def test_custom_template_overrides_by_name_only(dirs: tuple[Path, Path]) -> None:

@@ -1,6 +1,7 @@
 """A TCP proxy that can cut the line: the database "goes away" and comes back.
 
-Used to take PostgreSQL away from one bot without stopping the shared server.
+Used to take PostgreSQL away from one bot without stopping the shared server, and to hold
+new connections back and let them through together (replicas racing at start-up).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class TcpProxy:
         self.port = self._listener.getsockname()[1]
         self._up = threading.Event()
         self._up.set()
+        self._open = threading.Event()
+        self._open.set()
+        #: Connections accepted while held, waiting for ``release()``.
+        self.held = 0
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -38,6 +43,14 @@ class TcpProxy:
     def up(self) -> None:
         self._up.set()
 
+    def hold(self) -> None:
+        """Accept new connections but connect them through only at ``release()``."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Let every held connection through at once."""
+        self._open.set()
+
     def _accept(self) -> None:
         while True:
             try:
@@ -47,14 +60,21 @@ class TcpProxy:
             if not self._up.is_set():
                 client.close()
                 continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=2)
-            except OSError:
-                client.close()
-                continue
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        if not self._open.is_set():
             with self._lock:
-                self._conns.update((client, upstream))
-            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+                self.held += 1
+            self._open.wait()
+        try:
+            upstream = socket.create_connection(self.target, timeout=2)
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._conns.update((client, upstream))
+        self._pipe(client, upstream)
 
     def _pipe(self, a: socket.socket, b: socket.socket) -> None:
         sel = selectors.DefaultSelector()

@@ -5,14 +5,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.common.cron import cron_error, next_slot
 from bot.tasks.reminders import (
     RETRY_MAX,
     Policy,
-    cron_error,
     due_at_forced_slot,
     first_reminder,
     next_reminder,
-    next_slot,
     retry_delay,
     snoozed_reminder,
 )
