@@ -26,8 +26,15 @@ from typing import Any
 
 import yaml
 
+
+def _project_manifest() -> Path:
+    """The copy a wheel ships beside this module (``setup.py``), else the checkout's own."""
+    shipped = Path(__file__).with_name("manifest.yml")
+    return shipped if shipped.is_file() else Path(__file__).resolve().parents[3] / "manifest.yml"
+
+
 #: The manifest Sitrep is installed from (the repository's own).
-PROJECT_MANIFEST = Path(__file__).resolve().parents[3] / "manifest.yml"
+PROJECT_MANIFEST = _project_manifest()
 
 _READ = frozenset({"channels:read", "groups:read", "im:read", "mpim:read"})
 _HISTORY = frozenset({"channels:history", "groups:history", "im:history", "mpim:history"})
