@@ -9,8 +9,8 @@ off: ``bot.slack.errors``) is a *problem of the app*, never of the person being 
   doubles from a minute up to an hour, instead of failing on every pass.
 
 The next accepted call of the same kind clears it (any call for the token; the same method
-for a scope; a DM for the Messages tab). ``HealthWatcher`` in ``bot.slack.client`` feeds it
-every answer of every Web API call, whichever listener or job made it.
+for a scope; a DM for the Messages tab). The Web API client (``bot.slack.client``) shows it
+the answer to every call, whichever listener or job made it.
 """
 
 from __future__ import annotations
