@@ -13,6 +13,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot.common.errors import UserError
+from bot.common.text import quote
 
 DUE_EXAMPLES = "`2026-12-01`, `tomorrow`, `friday`, `in 3d` or `next week`"
 #: Farthest due date accepted; anything later is almost certainly a typo.
@@ -83,7 +84,7 @@ def parse_due(raw: str, zone: ZoneInfo, now: dt.datetime) -> dt.date:
         raise UserError(f"Say when it is due: {DUE_EXAMPLES}.")
     day = _resolve(text, today)
     if day is None:
-        raise UserError(f"I couldn't read `{text[:40]}` as a due date. Try {DUE_EXAMPLES}.")
+        raise UserError(f"I couldn't read `{quote(text)}` as a due date. Try {DUE_EXAMPLES}.")
     if day < today:
         raise UserError(f"{format_day(day)} is in the past; pick today or a later day.")
     if day - today > MAX_AHEAD:

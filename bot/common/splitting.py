@@ -1,31 +1,76 @@
-"""Split long Slack text to fit Slack's limits without breaking what people read.
+"""Split or cut long text to fit Slack's limits without breaking what people read.
 
-Slack rejects a section whose text exceeds 3,000 characters, a message of more than 50
-blocks, and (``msg_blocks_too_long``) a message whose blocks add up to much more than
-12,000 characters. Long text is therefore cut at line boundaries; a line longer than a
-block is cut between words; a word longer than a block (a huge URL) is cut between
-characters as a last resort, but never inside a ``<…>`` mention or link or an ``&…;``
-entity, which Slack would show broken.
+The limits themselves are Slack's and live in ``bot/slack/limits.py``; this module only knows
+how to cut. Long text is cut at line boundaries; a line longer than a block is cut between
+words; a word longer than a block (a huge URL) is cut between characters as a last resort.
+Wherever it is cut, a cut falls between whole *atoms*: never inside a ``<…>`` mention or
+link or an ``&…;`` entity (which Slack would show broken), and never inside a character as
+people see it (an accent and its letter, an emoji and its skin tone or ``ZWJ`` partners, the
+two halves of a flag).
 """
 
 from __future__ import annotations
 
 import re
-
-SECTION_LIMIT = 3000
-MESSAGE_BLOCKS = 50
-#: What Slack accepts in practice for the blocks of one message (it reports
-#: ``msg_blocks_too_long`` a little above 13,000 characters).
-MESSAGE_CHARS = 12_000
+import unicodedata
+from collections.abc import Iterator
 
 #: A "word": a run of mentions/links (spaces allowed inside), entities and other non-space
 #: characters; then the space after it.
 _WORD = re.compile(r"(?:<[^<>\n]*>|[^\s<]|<)+\s*")
-#: The pieces a word may be cut between as a last resort.
-_ATOM = re.compile(r"<[^<>\n]*>|&#?\w+;|.", re.S)
+#: Pieces that must stay whole: a ``<…>`` token, an entity, or one code point (joined into
+#: whole characters by :func:`atoms`).
+_TOKEN_OR_CHAR = re.compile(r"<[^<>\n]*>|&#?\w+;|.", re.S)
+_ZWJ = "\u200d"
+_REGIONAL = range(0x1F1E6, 0x1F200)
 
 
-def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+def _extends(prev: str, ch: str) -> bool:
+    """Whether code point ``ch`` belongs to the character that ``prev`` ends."""
+    if ch == _ZWJ or prev.endswith(_ZWJ):
+        return True
+    if unicodedata.category(ch) in ("Mn", "Mc", "Me") or 0xFE00 <= ord(ch) <= 0xFE0F:
+        return True  # combining marks and variation selectors
+    if 0x1F3FB <= ord(ch) <= 0x1F3FF or 0xE0020 <= ord(ch) <= 0xE007F:
+        return True  # emoji skin tones, tag sequences
+    if ord(ch) in _REGIONAL and prev and ord(prev[-1]) in _REGIONAL:
+        # Flags are pairs of regional indicators: join the second of each pair.
+        return sum(ord(c) in _REGIONAL for c in prev) % 2 == 1
+    return False
+
+
+def atoms(text: str) -> Iterator[str]:
+    """``text`` in pieces that a cut may fall between (tokens, entities, whole characters)."""
+    current = ""
+    for piece in _TOKEN_OR_CHAR.findall(text):
+        if current and len(piece) == 1 and _extends(current, piece):
+            current += piece
+            continue
+        if current:
+            yield current
+        current = piece
+    if current:
+        yield current
+
+
+def cut(text: str, limit: int, ellipsis: str = "…") -> str:
+    """``text`` if it fits in ``limit`` characters, else its start (whole atoms) + ``ellipsis``."""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ellipsis)
+    if room < 0:
+        raise ValueError("limit is shorter than the ellipsis")
+    kept: list[str] = []
+    size = 0
+    for atom in atoms(text):
+        if size + len(atom) > room:
+            break
+        kept.append(atom)
+        size += len(atom)
+    return "".join(kept).rstrip() + ellipsis
+
+
+def split_text(text: str, limit: int) -> list[str]:
     """Cut ``text`` into non-blank chunks of at most ``limit`` characters, at line ends.
 
     Lines are never merged or reordered; blank lines at the edge of a chunk are dropped
@@ -83,7 +128,7 @@ def _cut_word(word: str, limit: int) -> tuple[list[str], str]:
     """Full ``limit``-sized pieces of an overlong word, and the rest."""
     pieces: list[str] = []
     current = ""
-    for atom in _ATOM.findall(word):
+    for atom in atoms(word):
         if current and len(current) + len(atom) > limit:
             pieces.append(current)
             current = ""
@@ -94,8 +139,7 @@ def _cut_word(word: str, limit: int) -> tuple[list[str], str]:
     return pieces, current
 
 
-def pack(chunks: list[str], max_blocks: int = MESSAGE_BLOCKS,
-         max_chars: int = MESSAGE_CHARS) -> list[list[str]]:
+def pack(chunks: list[str], max_blocks: int, max_chars: int) -> list[list[str]]:
     """Group chunks, in order, into messages of at most ``max_blocks`` and ``max_chars``."""
     messages: list[list[str]] = []
     current: list[str] = []

@@ -1,9 +1,29 @@
-"""Slack text safety and readability.
+"""Slack text safety and readability: text is stored as typed and escaped for each output.
 
-User text is data. Text typed in a slash command arrives already in Slack's markup (``&lt;``,
-``<@U123|ann>``, ``<!channel>``); text from a modal arrives raw. Both must be posted so that
-they never broadcast (``<!channel>``, ``<!here>``, ``<!subteam^…>``) or mention anyone they
-did not mention before.
+Slack sends slash-command and message text in its own markup: ``&``, ``<`` and ``>`` typed by
+a person arrive as ``&amp;``, ``&lt;`` and ``&gt;``, and mentions, channels and links as
+``<@U123|ann>``, ``<#C123|ops>``, ``<!here>``, ``<https://x.io|a link>``
+(https://api.slack.com/reference/surfaces/formatting#escaping). Text from a modal arrives
+raw. Sitrep stores the *stored form*: the text as the person typed it, with Slack's
+references kept verbatim (in Slack's markup, so a link's ``&amp;`` stays inside it).
+
+- :func:`from_slack` turns Slack's wire text into the stored form, once, where the payload
+  is parsed (the Slack side); modal input already is the stored form.
+- :func:`mrkdwn` escapes stored text for Slack: ``&``, ``<`` and ``>`` outside references
+  become entities, user and channel mentions and links stay, and broadcasts (``<!here>``,
+  ``<!channel>``, ``<!subteam^…>``) become plain text. It works in one pass, so nothing a
+  person typed can recombine into a mention or a broadcast.
+- :func:`readable` turns stored text into plain text (names for mentions, links spelled
+  out) for the Markdown file, the HTML page, a channel name and ``plain_text`` blocks;
+  those outputs escape it their own way.
+- :func:`escape` makes plain text (a name, a clipped line) literal in Slack mrkdwn.
+
+Ambiguity, by design: a person who types text that is itself a reference in Slack's markup
+(literally ``<@U123>``) gets that reference. It can mention someone (as typing ``@ann``
+could) but never broadcast: broadcasts are disarmed on every output.
+
+Text stored before this convention (entity-encoded) is converted by the migration
+``0002_text_as_typed``.
 """
 
 from __future__ import annotations
@@ -11,64 +31,109 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-#: Tokens kept as they are (user/channel mentions, links) or disarmed (``<!…>`` specials).
-_KEEP_OR_DISARM = re.compile(
-    r"<(?:[@#][A-Z0-9]+(?:\|[^<>]*)?|(?:https?|mailto):[^<>]*)>"
-    r"|<!([a-zA-Z]+)[^<>|]*(?:\|([^<>]*))?>"
+from bot.common.splitting import cut
+
+#: A reference in Slack's markup: a user or channel mention, a special (``<!here>``,
+#: ``<!subteam^S1|@oncall>``, ``<!date^…|fallback>``) or a link, with an optional label.
+_REFERENCE = re.compile(
+    r"<(?:(?P<sigil>[@#])(?P<id>[A-Z0-9]+)|!(?P<special>[^<>|]*)"
+    r"|(?P<url>(?:https?|mailto):[^<>|]*))(?:\|(?P<label>[^<>]*))?>"
 )
-_TOKEN = re.compile(r"<([@#!]?)([^>|]*)(?:\|([^>]*))?>")
+#: Any ``<…>`` in Slack's wire text: there, a literal ``<`` always arrives as ``&lt;``.
+_WIRE_TOKEN = re.compile(r"<[^<>]*>")
+
+
+def _unescape(wire: str) -> str:
+    """Slack's three entities decoded (``&amp;lt;`` stays the literal text ``&lt;``)."""
+    if "&" not in wire:
+        return wire
+    return wire.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def escape(raw: str) -> str:
-    """Escape raw user text (e.g. from a modal) for Slack: nothing in it becomes markup."""
+    """Escape raw text for Slack mrkdwn: nothing in it becomes markup."""
     return raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def neutralize(slack_text: str) -> str:
-    """Make broadcasts in Slack-formatted text inert, keeping user mentions and links.
+def from_slack(wire: str) -> str:
+    """Slack's wire text (slash command, message event) in the stored form: as typed.
 
-    ``<!channel>`` becomes ``@channel`` as plain text (not a notification);
-    ``<!subteam^S1|@oncall>`` becomes ``@oncall``; ``<!date^…|fallback>`` its fallback.
-    Stray ``<`` and ``>`` outside real tokens are escaped, so nothing can recombine
-    into a new mention or broadcast.
+    Entities between references are decoded; references are kept verbatim.
     """
+    if "&" not in wire:
+        return wire
     out: list[str] = []
     pos = 0
-    for match in _KEEP_OR_DISARM.finditer(slack_text):
-        out.append(_escape_brackets(slack_text[pos:match.start()]))
-        special, label = match.group(1), match.group(2)
-        if special:
-            out.append(_escape_brackets(label) if label else "@" + special)
-        else:
-            out.append(match.group(0))
+    for match in _WIRE_TOKEN.finditer(wire):
+        out.append(_unescape(wire[pos:match.start()]))
+        out.append(match.group(0))
         pos = match.end()
-    out.append(_escape_brackets(slack_text[pos:]))
+    out.append(_unescape(wire[pos:]))
     return "".join(out)
 
 
-def _escape_brackets(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+def to_slack(stored: str) -> str:
+    """The inverse of :func:`from_slack`: stored text as Slack would have sent it."""
+    out: list[str] = []
+    pos = 0
+    for match in _REFERENCE.finditer(stored):
+        out.append(escape(stored[pos:match.start()]))
+        out.append(match.group(0))
+        pos = match.end()
+    out.append(escape(stored[pos:]))
+    return "".join(out)
 
 
-def clean(slack_text: str, limit: int | None = None) -> str:
-    """Neutralize, strip control characters and surrounding space; optionally cap length."""
-    text = neutralize(slack_text)
-    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
-    text = text.strip()
+def _disarmed(match: re.Match[str]) -> str:
+    """What a broadcast reads as once disarmed: its label, or ``@here``."""
+    label = match.group("label")
+    if label:
+        return _unescape(label)
+    return "@" + match.group("special").split("^", 1)[0]
+
+
+def mrkdwn(stored: str) -> str:
+    """Stored text escaped for Slack mrkdwn: mentions and links kept, broadcasts inert."""
+    out: list[str] = []
+    pos = 0
+    for match in _REFERENCE.finditer(stored):
+        out.append(escape(stored[pos:match.start()]))
+        if match.group("special") is not None:
+            out.append(escape(_disarmed(match)))
+        else:
+            out.append(match.group(0))
+        pos = match.end()
+    out.append(escape(stored[pos:]))
+    return "".join(out)
+
+
+def quote(typed: str, limit: int = 40) -> str:
+    """What a person typed, shortened to ``limit`` and escaped, to repeat it in a reply."""
+    return mrkdwn(cut(" ".join(typed.split()), limit))
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    """Strip control characters and surrounding space; optionally cap the length.
+
+    The text stays in the stored form (references kept; see :func:`mrkdwn` for output).
+    A cap cuts at a whole character, never inside a reference, and ends with ``…``.
+    """
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
     if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+        text = cut(text, limit)
     return text
 
 
 def readable(
-    slack_text: str,
+    stored: str,
     user_name: Callable[[str], str] | None = None,
     channel_name: Callable[[str], str] | None = None,
 ) -> str:
-    """Slack markup to plain readable text: mentions as names, links kept, entities decoded."""
+    """Stored text as plain readable text: mentions as names, links spelled out."""
 
     def repl(match: re.Match[str]) -> str:
-        sigil, target, label = match.groups()
+        sigil, target, label = match.group("sigil"), match.group("id"), match.group("label")
+        label = _unescape(label) if label else None
         if sigil == "@":
             if label:
                 return "@" + label.lstrip("@")
@@ -77,17 +142,16 @@ def readable(
             if label:
                 return "#" + label
             return "#" + (channel_name(target) if channel_name else target)
-        if sigil == "!":
-            name = target.split("^", 1)[0]
-            return label if label else "@" + name
-        if label and label != target:
-            return f"{label} ({target})"
-        return target
+        if match.group("special") is not None:
+            return _disarmed(match)
+        url = _unescape(match.group("url"))
+        if label and label != url:
+            return f"{label} ({url})"
+        return url
 
-    plain = _TOKEN.sub(repl, slack_text)
-    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _REFERENCE.sub(repl, stored)
 
 
-def mentioned_users(slack_text: str) -> list[str]:
-    """User ids mentioned as ``<@U…>`` in Slack-formatted text, in order."""
-    return [m.group(2) for m in _TOKEN.finditer(slack_text) if m.group(1) == "@"]
+def mentioned_users(stored: str) -> list[str]:
+    """User ids mentioned as ``<@U…>`` in stored (or Slack) text, in order."""
+    return [m.group("id") for m in _REFERENCE.finditer(stored) if m.group("sigil") == "@"]

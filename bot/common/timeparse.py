@@ -12,6 +12,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot.common.errors import UserError
+from bot.common.text import quote
 
 TIME_EXAMPLES = "`10:00`, `10:00am`, `2024-05-03 10:00` or `-15m`"
 
@@ -62,11 +63,11 @@ def parse_time(text: str, tz: ZoneInfo, now: dt.datetime) -> dt.datetime:
             raise UserError(f"`{raw}` is not a real date. Try {TIME_EXAMPLES}.") from None
         clock = _clock(date_match.group(4)) if date_match.group(4) else dt.time(0, 0)
         if clock is None:
-            raise UserError(f"I couldn't read the time in `{raw}`. Try {TIME_EXAMPLES}.")
+            raise UserError(f"I couldn't read the time in `{quote(raw)}`. Try {TIME_EXAMPLES}.")
         return _localize(day, clock, tz)
     clock = _clock(raw)
     if clock is None:
-        raise UserError(f"I couldn't read `{raw}` as a time. Try {TIME_EXAMPLES}.")
+        raise UserError(f"I couldn't read `{quote(raw)}` as a time. Try {TIME_EXAMPLES}.")
     moment = _localize(local_now.date(), clock, tz)
     if moment - now > _FUTURE_GRACE:
         moment = _localize(local_now.date() - dt.timedelta(days=1), clock, tz)

@@ -1,11 +1,19 @@
-"""Block Kit for incidents: the pinned card, announcements, the list line, the start form."""
+"""Block Kit for incidents: the pinned card, announcements, the list line, the start form.
+
+Titles and facts are stored as typed (``bot.common.text``): they are escaped here for
+mrkdwn, or made readable for ``plain_text``, and fitted to Slack's limits
+(``bot.slack.limits``) after that, so the card stays updatable whatever was typed.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.common.text import mrkdwn, readable
 from bot.common.timeparse import format_duration, format_time
+from bot.slack import limits
 from bot.slack.blocks import modal, plain
 from storage.models import Incident
 
@@ -20,8 +28,13 @@ SEVERITY_EMOJI = {"sev1": ":red_circle:", "sev2": ":large_orange_circle:",
 
 
 def header_text(incident: Incident) -> str:
-    text = f"{incident.ref}: {incident.title}"
-    return text if len(text) <= 150 else text[:149] + "…"
+    """``INC-7: Checkout & login fail for <EU> users`` as plain text, within a header's limit."""
+    return limits.fit(f"{incident.ref}: {readable(incident.title)}", limits.HEADER_TEXT)
+
+
+def title(incident: Incident) -> str:
+    """The title as mrkdwn (escaped; mentions kept)."""
+    return mrkdwn(incident.title)
 
 
 def incident_card(incident: Incident, tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
@@ -37,11 +50,13 @@ def incident_card(incident: Incident, tz: ZoneInfo) -> tuple[str, list[dict[str,
         fields.append(f"*Ended*\n{format_time(incident.ended_at, tz)} ({length})")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header_text(incident)}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": limits.fit(f, limits.FIELD_TEXT)}
+                                       for f in fields[:limits.SECTION_FIELDS]]},
     ]
     if incident.summary:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": f"*Summary*\n{incident.summary}"}})
+        # Cut in the card only: the postmortem shows the whole summary.
+        summary = limits.fit(f"*Summary*\n{mrkdwn(incident.summary)}", limits.SECTION_TEXT)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": summary}})
     context = []
     if incident.origin_channel_id and incident.origin_channel_id != incident.channel_id:
         context.append(f"Declared in <#{incident.origin_channel_id}> by <@{incident.created_by}>")
@@ -50,26 +65,31 @@ def incident_card(incident: Incident, tz: ZoneInfo) -> tuple[str, list[dict[str,
     context.append("`/incident help` for commands")
     blocks.append({"type": "context",
                    "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    text = (f"{incident.ref}: {incident.title} — {incident.severity.upper()}, "
+    text = (f"{incident.ref}: {title(incident)} — {incident.severity.upper()}, "
             f"{incident.status}")
-    return text, blocks
+    return limits.fit(text, limits.UPDATE_TEXT), blocks
 
 
 def announcement(incident: Incident) -> str:
     where = f"<#{incident.channel_id}>" if incident.channel_id else "(no channel yet)"
     return (f":rotating_light: *{incident.ref}* ({incident.severity.upper()}) opened by "
-            f"<@{incident.created_by}>: {incident.title} — join {where}")
+            f"<@{incident.created_by}>: {title(incident)} — join {where}")
 
 
 def incident_line(incident: Incident, tz: ZoneInfo) -> str:
     where = f"<#{incident.channel_id}>" if incident.channel_id else "no channel"
     return (f"• *{incident.ref}* {incident.severity.upper()} · {incident.status} · "
-            f"{incident.title} · {where} · lead <@{incident.lead_user_id}> · since "
+            f"{title(incident)} · {where} · lead <@{incident.lead_user_id}> · since "
             f"{format_time(incident.started_at, tz)}")
 
 
-def start_modal(channel_id: str) -> dict[str, Any]:
-    """The ``/incident start`` modal (title, severity, one line of description)."""
+def start_modal(channel_id: str, response_url: str | None) -> dict[str, Any]:
+    """The ``/incident start`` modal (title, severity, one line of description).
+
+    Its private metadata carries where the command was typed and the command's response
+    URL: in a private channel or a DM the bot is not in, that URL is the only way to
+    answer there (``channel_not_found`` for the Web API).
+    """
     options = [{"text": plain(s.upper()), "value": s} for s in ("sev1", "sev2", "sev3", "sev4")]
     fields = [
         {"type": "input", "block_id": "title",
@@ -83,5 +103,18 @@ def start_modal(channel_id: str) -> dict[str, Any]:
          "label": plain("What is happening?"),
          "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500}},
     ]
+    metadata = json.dumps({"channel": channel_id, "response_url": response_url})
     return modal("incident_start", "Start an incident", fields, submit="Start",
-                 private_metadata=channel_id)
+                 private_metadata=metadata)
+
+
+def start_metadata(private_metadata: str | None) -> tuple[str | None, str | None]:
+    """``(channel, response_url)`` from the start modal's metadata (a bare channel id from a
+    form opened before the response URL was kept)."""
+    try:
+        meta = json.loads(private_metadata or "")
+    except ValueError:
+        return private_metadata or None, None
+    if not isinstance(meta, dict):
+        return None, None
+    return meta.get("channel") or None, meta.get("response_url") or None

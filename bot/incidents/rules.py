@@ -55,7 +55,8 @@ def normalize_severity(value: str) -> str:
     v = value.strip().lower()
     if re.fullmatch(r"(sev|s)?[1-4]", v):
         return "sev" + v[-1]
-    raise UserError(f"`{value}` is not a severity. Use one of {', '.join(SEVERITIES)}.")
+    raise UserError(f"`{slacktext.quote(value)}` is not a severity. "
+                    f"Use one of {', '.join(SEVERITIES)}.")
 
 
 def normalize_status(value: str) -> str:
@@ -63,7 +64,8 @@ def normalize_status(value: str) -> str:
     for status in STATUSES:
         if v and status.startswith(v):
             return status
-    raise UserError(f"`{value}` is not a status. Use one of {', '.join(STATUSES)}.")
+    raise UserError(f"`{slacktext.quote(value)}` is not a status. "
+                    f"Use one of {', '.join(STATUSES)}.")
 
 
 def clean_title(title: str) -> str:
@@ -256,7 +258,7 @@ def set_fact(db: Database, clock: Clock, incident_id: int, actor: str, fact: str
     column, label = FACTS[fact]
     cleaned = slacktext.clean(value)
     if not cleaned:
-        raise UserError(f"Say what the {label.lower()} is, e.g. `/incident {fact} <text>`.")
+        raise UserError(f"Say what the {label.lower()} is, e.g. `/incident {fact} &lt;text&gt;`.")
     if len(cleaned) > FIELD_LIMIT:
         raise UserError(f"That is {len(cleaned)} characters; keep it under {FIELD_LIMIT}.")
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common.errors import UserError
-from bot.common.text import escape
 from bot.common.timeparse import TIME_EXAMPLES, parse_time
 from bot.deps import Deps
 from bot.incidents import blocks
@@ -18,10 +18,12 @@ from bot.incidents import channel as incident_channel
 from bot.incidents import rules as incidents
 from bot.incidents.rules import Change
 from bot.postmortem import slack as postmortem
-from bot.slack.client import error_code, invite, join_and_post
+from bot.slack import limits
+from bot.slack.client import error_code, invite
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, subcommand
 from bot.slack.router import guarded
 
+log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -39,7 +41,8 @@ def parse_start(args: str) -> tuple[str, str]:
             needs_incident=False, order=1)
 def start(ctx: Ctx) -> str | None:
     if not ctx.args.strip():
-        ctx.client.views_open(trigger_id=ctx.trigger_id, view=blocks.start_modal(ctx.channel_id))
+        ctx.client.views_open(trigger_id=ctx.trigger_id,
+                              view=blocks.start_modal(ctx.channel_id, ctx.response_url))
         return None
     severity, title = parse_start(ctx.args)
     if not title:
@@ -59,8 +62,12 @@ def list_open(ctx: Ctx) -> str:
     found = incidents.list_open(ctx.deps.db, ctx.team_id)
     if not found:
         return f"No open incidents. :tada: Start one with `{COMMAND} start <title>`."
-    lines = [blocks.incident_line(i, ctx.tz) for i in found]
-    return f"*{len(found)} open incident{'s' if len(found) != 1 else ''}:*\n" + "\n".join(lines)
+    header = f"*{len(found)} open incident{'s' if len(found) != 1 else ''}:*"
+    lines, left_out = limits.fit_lines([blocks.incident_line(i, ctx.tz) for i in found],
+                                       limits.READABLE_TEXT - len(header) - 1)
+    if left_out:
+        lines.append(limits.and_more(left_out, "more (the oldest)"))
+    return "\n".join([header, *lines])
 
 
 @subcommand("help", "help", "This list", needs_incident=False, order=3)
@@ -188,31 +195,39 @@ def register(app: App, deps: Deps) -> None:
         """A bad title is shown in the form; a good one closes it and the work follows."""
         title = _input(view, "title") or ""
         try:
-            incidents.clean_title(escape(title))
+            incidents.clean_title(title)  # form input arrives as typed, not in Slack's markup
         except UserError as exc:
-            ack(response_action="errors", errors={"title": exc.message[:150]})
+            ack(response_action="errors", errors={"title": limits.fit(exc.message, 150)})
             return
         ack()
         deps.run_after_ack(run_start, body, view, client)
 
     def run_start(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         user_id = body["user"]["id"]
-        origin = view.get("private_metadata") or None
+        origin, response_url = blocks.start_metadata(view.get("private_metadata"))
 
         def respond(text: str, response_type: str = "ephemeral", **_: Any) -> None:
-            if origin is None:
-                return
-            if response_type == "in_channel":
-                join_and_post(client, origin, text=text)
-            else:
-                client.chat_postEphemeral(channel=origin, user=user_id, text=text)
+            """Where the command was typed, through its response URL (which works in private
+            channels and DMs the bot is not in); failing that, a DM to the person."""
+            if response_url:
+                try:
+                    if Respond(response_url=response_url)(
+                            text=text, response_type=response_type).status_code == 200:
+                        return
+                except OSError as exc:
+                    log.info("response URL of /incident start failed: %s", exc)
+            try:
+                client.chat_postMessage(channel=user_id, text=text)
+            except SlackApiError as exc:
+                log.warning("could not tell %s about the incident: %s", user_id,
+                            error_code(exc))
 
         def work() -> str | None:
             incident_channel.open_incident(
                 deps, client, team_id=body["team"]["id"], user_id=user_id,
-                title=escape(_input(view, "title") or ""),
+                title=_input(view, "title") or "",
                 severity=_input(view, "severity") or "sev3",
-                description=escape(_input(view, "description") or ""), origin_channel_id=origin,
+                description=_input(view, "description") or "", origin_channel_id=origin,
                 respond=respond,
             )
             return None

@@ -18,12 +18,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common.errors import UserError
-from bot.common.splitting import MESSAGE_BLOCKS, MESSAGE_CHARS, pack, sections, split_text
+from bot.common.splitting import pack, sections, split_text
 from bot.common.text import escape
 from bot.deps import Deps
 from bot.postmortem import compile as postmortem
 from bot.postmortem.compile import Missing, Postmortem
 from bot.postmortem.templates import Rendered, Templates
+from bot.slack import limits
 from bot.slack.client import error_code
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, subcommand
 from storage.db import is_unavailable
@@ -95,10 +96,10 @@ def preview(ctx: Ctx) -> None:
         head.append(":white_check_mark: Everything a postmortem needs is recorded.")
     footer = (f"`{COMMAND} postmortem publish` posts it here and uploads it as Markdown"
               + (f" (as version {pm.last_version + 1})." if pm.last_version else "."))
-    head_chunks = [c for text in head for c in split_text(text)]
-    room_blocks = MESSAGE_BLOCKS - len(head_chunks) - 2  # a divider and the footer
-    room_chars = MESSAGE_CHARS - sum(map(len, head_chunks)) - 400
-    body = pack(split_text(slack.text), room_blocks, room_chars)
+    head_chunks = [c for text in head for c in split_text(text, limits.SECTION_TEXT)]
+    room_blocks = limits.MESSAGE_BLOCKS - len(head_chunks) - 2  # a divider and the footer
+    room_chars = limits.MESSAGE_BLOCK_CHARS - sum(map(len, head_chunks)) - 400
+    body = pack(split_text(slack.text, limits.SECTION_TEXT), room_blocks, room_chars)
     if len(body) > 1:
         footer = ("This is the beginning; the whole postmortem is too long to show here. "
                   + footer)
@@ -119,7 +120,8 @@ def publish(ctx: Ctx) -> str:
     version = numbered.version
     slack = _slack_rendering(deps, numbered)
     channel = incident.channel_id or ctx.channel_id
-    messages = pack(split_text(slack.text))
+    messages = pack(split_text(slack.text, limits.SECTION_TEXT), limits.MESSAGE_BLOCKS,
+                    limits.MESSAGE_BLOCK_CHARS)
     if len(messages) > MAX_MESSAGES:
         messages = [*messages[: MAX_MESSAGES - 1], [REST_IN_FILE]]
     label = f"{pm.ref} postmortem, version {version}"

@@ -11,7 +11,8 @@ before the template sees it, so a custom template cannot forget to:
 
 - ``.slack.j2``: ``&``, ``<`` and ``>`` become entities (no mention, link or broadcast);
 - ``.html.j2``: HTML autoescape;
-- ``.md.j2``: ``<`` that could open an HTML tag becomes ``&lt;``.
+- ``.md.j2``: a ``<`` that could open an HTML tag and an ``&`` that could spell an entity
+  get a backslash (``\\<EU>``), so the file reads as typed.
 
 (Escaping the data rather than each ``{{ … }}`` output keeps macros from escaping twice.)
 
@@ -56,11 +57,20 @@ def builtin_dir() -> Path:
     return Path(str(resources.files(BUILTIN_PACKAGE)))
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY_START = re.compile(r"&(?=#?\w+;)")
 
 
 def _markdown_safe(value: str) -> str:
-    """Keep user text from opening raw HTML in a Markdown renderer (``a < b`` stays)."""
-    return _TAG_START.sub("&lt;", value) if "<" in value else value
+    """Keep user text from opening raw HTML or spelling an entity in a Markdown renderer.
+
+    A backslash escapes only what would be read as markup (``<EU>``, ``&amp;``), so the
+    file reads as typed: ``a < b & c`` stays, ``<EU>`` becomes ``\\<EU>``.
+    """
+    if "<" in value:
+        value = _TAG_START.sub(r"\\<", value)
+    if "&" in value:
+        value = _ENTITY_START.sub(r"\\&", value)
+    return value
 
 
 def _slack_safe(value: str) -> str:

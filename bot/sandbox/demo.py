@@ -95,6 +95,8 @@ class Demo:
         return f"@{person[0]}" if person else f"@{user_id}"
 
     def readable(self, text: str) -> str:
+        """Slack mrkdwn as a terminal shows it (entities decoded, mentions as names)."""
+
         def user(uid: str) -> str:
             return self.name(uid)[1:]
 
@@ -102,7 +104,7 @@ class Demo:
             found = self.sb.fake.channel(cid)
             return found["name"] if found else cid
 
-        return slacktext.readable(text, user, channel)
+        return slacktext.readable(slacktext.from_slack(text), user, channel)
 
     def line(self, text: str, prefix: str = " ") -> None:
         print(f"{prefix} {text}", file=self.out)
@@ -157,7 +159,7 @@ def render_message(message: dict[str, Any]) -> str:
     for block in blocks:
         kind = block.get("type")
         if kind == "header":
-            rows.append(f"*{block['text']['text']}*")
+            rows.append(f"*{slacktext.escape(block['text']['text'])}*")  # plain_text
         elif kind == "section":
             if block.get("text"):
                 rows.append(block["text"]["text"])
@@ -166,7 +168,8 @@ def render_message(message: dict[str, Any]) -> str:
         elif kind == "context":
             rows.append("  " + " ".join(e.get("text", "") for e in block.get("elements", [])))
         elif kind == "actions":
-            labels = [e.get("text", {}).get("text", "") for e in block.get("elements", [])]
+            labels = [slacktext.escape(e.get("text", {}).get("text", ""))
+                      for e in block.get("elements", [])]
             rows.append("  " + " ".join(f"[ {label} ]" for label in labels))
         elif kind == "divider":
             rows.append("  " + "-" * 40)

@@ -17,6 +17,8 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.common.text import to_slack
+
 _ids = itertools.count(1)
 
 
@@ -81,6 +83,10 @@ class SlackSimulator:
     # -- slash commands ------------------------------------------------------------------
     def command_body(self, text: str, *, user: str = "U0LEAD", channel: str = "C0GENERAL",
                      channel_name: str = "general", command: str = "/incident") -> str:
+        """The form Slack posts for ``command text``. ``text`` is what the person typed, with
+        mentions and links already in Slack's markup (``<@U123|ann>``, as ``should_escape``
+        makes them); ``&``, ``<`` and ``>`` are escaped the way Slack sends them
+        (https://api.slack.com/interactivity/slash-commands#creating_commands)."""
         n = next(_ids)
         return urllib.parse.urlencode({
             "token": "verification-token-unused",
@@ -91,7 +97,7 @@ class SlackSimulator:
             "user_id": user,
             "user_name": user.lower(),
             "command": command,
-            "text": text,
+            "text": to_slack(text),
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
             "response_url": self._response_url(channel),
@@ -155,6 +161,20 @@ class SlackSimulator:
             "message": {k: v for k, v in message.items() if k != "channel"},
             "previous_message": {k: v for k, v in previous.items() if k != "channel"},
         }, **kw)
+
+    def message_replied(self, parent: dict[str, Any], channel: str, *,
+                        with_subtype: bool = False, **kw: Any) -> Reply:
+        """A ``message_replied`` event about thread ``parent`` (as ``FakeSlack.messages``
+        shows it after a reply). Over the Events API it comes without its subtype
+        (https://api.slack.com/events/message/message_replied), unless ``with_subtype``."""
+        now = f"{self._now():.6f}"
+        event: dict[str, Any] = {
+            "type": "message", "hidden": True, "channel": channel, "event_ts": now, "ts": now,
+            "message": {k: v for k, v in parent.items() if k != "channel"},
+        }
+        if with_subtype:
+            event["subtype"] = "message_replied"
+        return self.event(event, **kw)
 
     def message_deleted(self, previous: dict[str, Any], channel: str, **kw: Any) -> Reply:
         """A ``message_deleted`` event for ``previous`` (``deleted_ts`` is its ``ts``)."""

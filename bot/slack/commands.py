@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.common.splitting import cut
+from bot.common.text import escape, mrkdwn
+
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
@@ -40,7 +43,11 @@ def split(text: str) -> Invocation:
 
 @dataclass
 class Ctx:
-    """One run of a subcommand: who, where, and how to answer."""
+    """One run of a subcommand: who, where, and how to answer.
+
+    ``args`` is the text as typed (decoded from Slack's markup, ``bot.common.text``): a
+    reply that repeats any of it escapes it with ``mrkdwn``.
+    """
 
     deps: Deps
     client: WebClient
@@ -51,6 +58,7 @@ class Ctx:
     respond: Callable[..., Any]
     trigger_id: str | None = None
     incident: Incident | None = None
+    response_url: str | None = None
 
     @property
     def tz(self) -> Any:
@@ -103,18 +111,18 @@ class Registry:
         lines = [f"*Sitrep* — `{COMMAND} <subcommand>`:"]
         for sub in self.all():
             where = "" if sub.needs_incident else " _(anywhere)_"
-            lines.append(f"• `{COMMAND} {sub.usage}` — {sub.summary}{where}")
+            lines.append(f"• `{COMMAND} {escape(sub.usage)}` — {sub.summary}{where}")
         lines.append("Subcommands not marked _(anywhere)_ work in an incident's channel.")
         return "\n".join(lines)
 
     def usage_of(self, sub: Subcommand) -> str:
-        return f"Usage: `{COMMAND} {sub.usage}` — {sub.summary}"
+        return f"Usage: `{COMMAND} {escape(sub.usage)}` — {sub.summary}"
 
     def unknown_text(self, name: str) -> str:
         guess = self.suggest(name)
         hint = f" Did you mean `{guess}`?" if guess else ""
         return (
-            f"I don't know `{COMMAND} {name[:40]}`.{hint}\n"
+            f"I don't know `{COMMAND} {mrkdwn(cut(name, 40))}`.{hint}\n"
             f"Type `{COMMAND} help` to see every subcommand."
         )
 

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import metrics
 from bot.common.errors import OperatorError, UserError
+from bot.common.text import from_slack
 from bot.deps import Deps
 from bot.slack.client import UNREACHABLE_ERRORS, error_code, is_timeout
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, split
@@ -82,9 +83,10 @@ def register(app: App, deps: Deps) -> None:
     def on_incident(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """Answer inside Slack's 3 seconds; everything needing I/O runs after the ack.
 
-        Help and typos are answered in the ack itself; the rest runs after it.
+        Help and typos are answered in the ack itself; the rest runs after it. The text is
+        decoded from Slack's markup here, once: subcommands see it as the person typed it.
         """
-        inv = split(command.get("text", ""))
+        inv = split(from_slack(command.get("text", "")))
         if inv.name in ("", "help"):
             ack(text=REGISTRY.help_text(), response_type="ephemeral")
             return
@@ -95,7 +97,7 @@ def register(app: App, deps: Deps) -> None:
         deps.run_after_ack(run_incident, command, client)
 
     def run_incident(command: dict[str, Any], client: WebClient) -> None:
-        inv = split(command.get("text", ""))
+        inv = split(from_slack(command.get("text", "")))
         sub = REGISTRY.find(inv.name)
         if sub is None:
             return
@@ -104,6 +106,7 @@ def register(app: App, deps: Deps) -> None:
             deps=deps, client=client, team_id=command.get("team_id", ""),
             user_id=command.get("user_id", ""), channel_id=command.get("channel_id", ""),
             args=inv.args, respond=respond, trigger_id=command.get("trigger_id"),
+            response_url=command.get("response_url"),
         )
 
         def work() -> str | None:

@@ -1,4 +1,8 @@
-"""Block Kit for corrective tasks: the owner's DM with its buttons, and the task lists."""
+"""Block Kit for corrective tasks: the owner's DM with its buttons, and the task lists.
+
+Task texts, reasons and titles are stored as typed: they are escaped with ``mrkdwn`` here
+and fitted to Slack's limits (``bot.slack.limits``); long lists end with "… and N more".
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.common.duedates import format_day, relative
+from bot.common.text import mrkdwn
 from bot.common.timeparse import format_time
+from bot.slack import limits
 from storage.models import Improvement, Incident, Task
 
 DONE = "task_done"
@@ -16,7 +22,10 @@ SNOOZE_DAY = "task_snooze_day"
 SNOOZE_WEEK = "task_snooze_week"
 #: Button action id → snooze length in days (None: done).
 ACTIONS: dict[str, int | None] = {DONE: None, SNOOZE_DAY: 1, SNOOZE_WEEK: 7}
-LIST_LIMIT = 40
+#: Characters of a task's (or an improvement's) text shown in a list line.
+LINE_TEXT = 200
+#: Where a list cut short can be read in full.
+MORE_HINT = "(`/incident postmortem` lists them all)"
 
 
 def _when(day: dt.date, today: dt.date) -> str:
@@ -46,7 +55,7 @@ def state_headline(task: Task, incident: Incident, today: dt.date, viewer: str) 
     if task.status == "done":
         return f":white_check_mark: *{task.ref}* is done. Thank you!"
     if task.status == "dropped":
-        return f":wastebasket: *{task.ref}* was dropped: {task.drop_reason or 'no reason given'}"
+        return f":wastebasket: *{task.ref}* was dropped: {_reason(task)}"
     if task.owner_user_id != viewer:
         return f":arrow_right: *{task.ref}* now belongs to <@{task.owner_user_id}>."
     return None
@@ -54,6 +63,16 @@ def state_headline(task: Task, incident: Incident, today: dt.date, viewer: str) 
 
 def _quote(text: str) -> str:
     return "\n".join(f">{line}" for line in text.splitlines() or [""])
+
+
+def _reason(task: Task) -> str:
+    return limits.fit(mrkdwn(task.drop_reason), LINE_TEXT) if task.drop_reason \
+        else "no reason given"
+
+
+def short(text: str, limit: int = LINE_TEXT) -> str:
+    """Stored text as mrkdwn, cut to ``limit`` (at whole characters, never in an entity)."""
+    return limits.fit(mrkdwn(text), limit)
 
 
 def task_dm(task: Task, incident: Incident, today: dt.date, headline: str, *,
@@ -66,17 +85,21 @@ def task_dm(task: Task, incident: Incident, today: dt.date, headline: str, *,
     lead = f"<@{incident.lead_user_id}>" if incident.lead_user_id else "_none_"
     due = "No due date" if task.due_date is None else _when(task.due_date, today)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _quote(task.text)}},
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": limits.fit(headline, limits.SECTION_TEXT)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": limits.fit(
+            _quote(mrkdwn(task.text)), limits.SECTION_TEXT)}},
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Incident*\n{incident.ref}: {incident.title[:150]} "
-                                       f"({where})"},
+            {"type": "mrkdwn", "text": limits.fit(
+                f"*Incident*\n{incident.ref}: {mrkdwn(incident.title)} ({where})",
+                limits.FIELD_TEXT)},
             {"type": "mrkdwn", "text": f"*Due*\n{due}"},
             {"type": "mrkdwn", "text": f"*Lead*\n{lead}"},
         ]},
     ]
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": limits.fit(note, limits.SECTION_TEXT)}]})
     if buttons and task.status == "open":
         value = str(task.id)
         blocks.append({"type": "actions", "block_id": f"task-{task.id}", "elements": [
@@ -87,8 +110,8 @@ def task_dm(task: Task, incident: Incident, today: dt.date, headline: str, *,
             {"type": "button", "action_id": SNOOZE_WEEK, "value": value,
              "text": {"type": "plain_text", "text": "Snooze a week"}},
         ]})
-    text = f"{task.ref} from {incident.ref}: {task.text[:200]} — {due_text(task, today)}"
-    return text, blocks
+    text = f"{task.ref} from {incident.ref}: {short(task.text)} — {due_text(task, today)}"
+    return limits.fit(text, limits.UPDATE_TEXT), blocks
 
 
 def next_reminder_note(task: Task, zone: ZoneInfo, prefix: str = "Next reminder") -> str | None:
@@ -104,12 +127,11 @@ def task_line(task: Task, today_of: Callable[[str], dt.date], *, incident: Incid
     if incident is not None:
         place = f" <#{incident.channel_id}>" if incident.channel_id else ""
         where = f" · {incident.ref}{place}"
-    text = task.text if len(task.text) <= 200 else task.text[:199] + "…"
+    text = short(task.text)
     if task.status == "done":
         return f"• :white_check_mark: ~*{task.ref}* {text}~ — <@{task.owner_user_id}> · done{where}"
     if task.status == "dropped":
-        return (f"• :wastebasket: ~*{task.ref}* {text}~ — dropped: "
-                f"{task.drop_reason or 'no reason given'}{where}")
+        return f"• :wastebasket: ~*{task.ref}* {text}~ — dropped: {_reason(task)}{where}"
     stopped = (f" · :warning: reminders stopped (`{task.reminders_stopped}`)"
                if task.reminders_stopped else "")
     return (f"• *{task.ref}* {text} — <@{task.owner_user_id}> · "
@@ -121,17 +143,28 @@ def incident_tasks(incident: Incident, tasks: Sequence[Task], improvements: Sequ
     """``/incident tasks``: the incident's tasks (open first) and its improvements."""
     if not tasks and not improvements:
         return (f"{incident.ref} has no corrective tasks yet. Add one with "
-                "`/incident task @owner <text> due <date>`, or a broader improvement with "
-                "`/incident improvement <text>`.")
+                "`/incident task @owner &lt;text&gt; due &lt;date&gt;`, or a broader "
+                "improvement with `/incident improvement &lt;text&gt;`.")
     open_count = sum(t.status == "open" for t in tasks)
     ordered = sorted(tasks, key=lambda t: (t.status != "open", t.number))
-    lines = [f"*Corrective tasks of {incident.ref}* ({open_count} open of {len(tasks)}):"]
-    lines += [task_line(t, today_of) for t in ordered[:LIST_LIMIT]] or ["_none yet_"]
-    if len(ordered) > LIST_LIMIT:
-        lines.append(f"…and {len(ordered) - LIST_LIMIT} more.")
+    header = f"*Corrective tasks of {incident.ref}* ({open_count} open of {len(tasks)}):"
+    # Tasks first (open ones on top), in two thirds of the room when there are improvements;
+    # the improvements get what the tasks leave.
+    room = limits.READABLE_TEXT - len(header) - 1
     if improvements:
-        lines.append(f"*Improvements* ({len(improvements)}):")
-        lines += [f"• {i.text} — <@{i.created_by}>" for i in improvements[:LIST_LIMIT]]
+        room = room * 2 // 3
+    shown, left_out = limits.fit_lines([task_line(t, today_of) for t in ordered], room)
+    lines = [header, *(shown or ["_none yet_"])]
+    if left_out:
+        lines.append(limits.and_more(left_out, "more tasks", MORE_HINT))
+    if improvements:
+        title = f"*Improvements* ({len(improvements)}):"
+        room = limits.READABLE_TEXT - sum(len(line) + 1 for line in lines) - len(title) - 1
+        shown, left_out = limits.fit_lines(
+            [f"• {short(i.text)} — <@{i.created_by}>" for i in improvements], room)
+        lines += [title, *shown]
+        if left_out:
+            lines.append(limits.and_more(left_out, "more improvements", MORE_HINT))
     return "\n".join(lines)
 
 
@@ -139,9 +172,13 @@ def my_tasks(rows: Sequence[tuple[Task, Incident]], today: dt.date) -> str:
     """``/incident mytasks``: my open tasks across incidents, soonest due first."""
     if not rows:
         return "You have no open corrective tasks. :tada:"
-    lines = [f"*Your open tasks* ({len(rows)}):"]
-    lines += [task_line(t, lambda _: today, incident=i) for t, i in rows[:LIST_LIMIT]]
-    if len(rows) > LIST_LIMIT:
-        lines.append(f"…and {len(rows) - LIST_LIMIT} more.")
-    lines.append("Mark one done with `/incident done T-<n>`.")
+    header = f"*Your open tasks* ({len(rows)}):"
+    footer = "Mark one done with `/incident done T-&lt;n&gt;`."
+    shown, left_out = limits.fit_lines(
+        [task_line(t, lambda _: today, incident=i) for t, i in rows],
+        limits.READABLE_TEXT - len(header) - len(footer) - 2)
+    lines = [header, *shown]
+    if left_out:
+        lines.append(limits.and_more(left_out, "more, due later"))
+    lines.append(footer)
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.common.duedates import local_today
 from bot.deps import Deps
-from bot.slack import errors
+from bot.slack import errors, limits
 from bot.slack.client import error_code, join_and_post
 from bot.slack.commands import Ctx
 from bot.tasks import blocks as task_blocks
@@ -107,13 +107,16 @@ class SlackMessenger:
         days = self.deps.settings.escalate_after_days
         lead = (f"<@{incident.lead_user_id}>" if incident.lead_user_id
                 else "No lead is set (`/incident lead @someone`)")
-        lines = [f":rotating_light: {lead}: these corrective tasks of *{incident.ref}* are "
-                 f"more than {days} day{'s' if days != 1 else ''} overdue:"]
-        for item in overdue:
-            t = item.task
-            lines.append(f"• *{t.ref}* {t.text[:200]} — <@{t.owner_user_id}>, "
-                         f"{item.days} days overdue")
-        return self.post(incident, "\n".join(lines))
+        header = (f":rotating_light: {lead}: these corrective tasks of *{incident.ref}* are "
+                  f"more than {days} day{'s' if days != 1 else ''} overdue:")
+        lines, left_out = limits.fit_lines(
+            [f"• *{item.task.ref}* {task_blocks.short(item.task.text)} — "
+             f"<@{item.task.owner_user_id}>, {item.days} days overdue" for item in overdue],
+            limits.READABLE_TEXT - len(header) - 1)
+        if left_out:
+            lines.append(limits.and_more(left_out, "more overdue",
+                                         "(`/incident tasks` in this channel lists them)"))
+        return self.post(incident, "\n".join([header, *lines]))
 
     def owner_unreachable(self, incident: Incident, owner: str, code: str,
                           tasks: list[Task]) -> None:

@@ -54,7 +54,7 @@ def parse_ref(raw: str) -> int:
     """``T-7``, ``t7``, ``#7`` or ``7`` → 7."""
     match = _REF.match(raw.strip())
     if not match:
-        raise UserError(f"`{raw.strip()[:20]}` is not a task; tasks look like `T-7`.")
+        raise UserError(f"`{slacktext.quote(raw, 20)}` is not a task; tasks look like `T-7`.")
     return int(match.group(1))
 
 
@@ -148,7 +148,8 @@ def _require_open(task: Task) -> None:
     if task.status == repo.DONE:
         raise UserError(f"{task.ref} is already done.")
     if task.status == repo.DROPPED:
-        raise UserError(f"{task.ref} was dropped ({task.drop_reason or 'no reason given'}).")
+        reason = slacktext.mrkdwn(task.drop_reason) if task.drop_reason else "no reason given"
+        raise UserError(f"{task.ref} was dropped ({reason}).")
 
 
 def complete(db: Database, clock: Clock, team_id: str, number: int, actor: str, *,

@@ -19,7 +19,9 @@ from slack_sdk import WebClient
 
 from bot.common.duedates import DUE_EXAMPLES, local_today, parse_due
 from bot.common.errors import UserError
+from bot.common.text import mrkdwn
 from bot.deps import Deps
+from bot.slack import limits
 from bot.slack.commands import COMMAND, Ctx, subcommand
 from bot.slack.router import guarded
 from bot.tasks import blocks as task_blocks
@@ -58,19 +60,24 @@ def _today_of(ctx: Ctx) -> Callable[[str], dt.date]:
     return lambda user_id: local_today(_owner_zone(ctx, user_id), now)
 
 
+def said(change: tasks.TaskChange) -> str:
+    """What a change says (it repeats the task's text), escaped and fitted for Slack."""
+    return limits.fit(mrkdwn(change.message), limits.READABLE_TEXT - 200)
+
+
 def _after_change(ctx: Ctx, change: tasks.TaskChange) -> str | None:
     """Tell the incident channel and refresh the DM that described the task before."""
     if not change.changed:
-        return change.message
+        return said(change)
     if change.stale_dm:
         notify.refresh_dm(ctx.deps, ctx.client, *change.stale_dm, change.task,
                               change.incident, viewer=change.previous_owner or "")
-    notify.announce(ctx, change.incident, f"<@{ctx.user_id}>: {change.message}.")
+    notify.announce(ctx, change.incident, f"<@{ctx.user_id}>: {said(change)}.")
     if change.incident.channel_id == ctx.channel_id:
         return None
     if not change.incident.channel_id:
-        return f"OK: {change.message}."
-    return f"OK: {change.message}. (I've told <#{change.incident.channel_id}>.)"
+        return f"OK: {said(change)}."
+    return f"OK: {said(change)}. (I've told <#{change.incident.channel_id}>.)"
 
 
 @subcommand("task", TASK_USAGE,
@@ -94,7 +101,7 @@ def add_task(ctx: Ctx) -> str | None:
     change = tasks.add_task(ctx.deps.db, ctx.deps.clock, _policy(ctx), incident_id=inc.id,
                             actor=ctx.user_id, owner=owner, text=text, due=due, zone=zone)
     warning = notify.tell_owner(ctx.deps, ctx.client, change)
-    notify.announce(ctx, change.incident, f"<@{ctx.user_id}> {change.message}.")
+    notify.announce(ctx, change.incident, f"<@{ctx.user_id}> {said(change)}.")
     return warning
 
 
@@ -105,7 +112,7 @@ def add_improvement(ctx: Ctx) -> str | None:
     improvement = tasks.add_improvement(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                         ctx.args)
     notify.announce(ctx, inc, f"<@{ctx.user_id}> recorded an improvement: "
-                                  f"{improvement.text}")
+                                  f"{task_blocks.short(improvement.text, 2000)}")
     return None
 
 
@@ -205,7 +212,7 @@ def register(app: App, deps: Deps) -> None:
                 raise
             if days is None and change.changed:
                 notify.SlackMessenger(deps, client).post(
-                    change.incident, f"<@{user}>: {change.message}.")
+                    change.incident, f"<@{user}>: {said(change)}.")
             notify.refresh_dm(deps, client, channel, ts, change.task, change.incident,
                                   viewer=user, note=note)
             return None

@@ -15,6 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.common.text import from_slack
 from bot.deps import Deps
 from bot.incidents import rules as incidents
 from bot.slack.client import error_code
@@ -31,17 +32,52 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error",
                               "service_unavailable", "request_timeout"})
 
 
+def is_unfurl(attachment: dict[str, Any]) -> bool:
+    """A link preview Slack added to a message (not part of what its author wrote).
+
+    https://api.slack.com/reference/messaging/link-unfurling: previews are attachments that
+    carry the link they unfurl (``from_url``/``original_url``) or ``is_app_unfurl``.
+    """
+    return bool(attachment.get("from_url") or attachment.get("original_url")
+                or attachment.get("is_app_unfurl"))
+
+
 def message_text(payload: dict[str, Any]) -> str:
-    """A message's text, falling back to its attachments (alerts often have only those)."""
+    """A message's text as typed, falling back to its attachments (alerts often have only
+    those); link previews are left out. Decoded from Slack's markup (``bot.common.text``)."""
     parts = [str(payload.get("text") or "")]
     for att in payload.get("attachments") or []:
-        if not isinstance(att, dict):
+        if not isinstance(att, dict) or is_unfurl(att):
             continue
         pieces = [str(att[k]) for k in ("pretext", "title", "text") if att.get(k)]
         if not pieces and att.get("fallback"):
             pieces = [str(att["fallback"])]
         parts.extend(pieces)
-    return "\n".join(p for p in parts if p.strip())
+    return from_slack("\n".join(p for p in parts if p.strip()))
+
+
+def is_real_edit(event: dict[str, Any]) -> bool:
+    """Whether a ``message_changed`` event changed what the message says.
+
+    Slack also sends ``message_changed`` when it adds link previews (no ``edited`` field,
+    same text: https://api.slack.com/events/message/message_changed); that is no edit.
+    """
+    changed, previous = event.get("message") or {}, event.get("previous_message") or {}
+    if changed.get("edited"):
+        return True
+    return message_text(changed) != message_text(previous) or not previous
+
+
+def is_thread_notice(event: dict[str, Any]) -> bool:
+    """A ``message_replied`` event: news about a thread's parent, not a message.
+
+    It carries the parent as ``message`` and has no author or text of its own; over the
+    Events API it may arrive without its subtype
+    (https://api.slack.com/events/message/message_replied, "Bug alert").
+    """
+    return event.get("subtype") == "message_replied" or (
+        isinstance(event.get("message"), dict) and "user" not in event
+        and "bot_id" not in event and "text" not in event)
 
 
 def parse_message(payload: dict[str, Any], channel_id: str) -> Message | None:
@@ -174,13 +210,15 @@ class TimelineSlack:
             if changed.get("subtype") == "tombstone" and rules.is_ts(changed.get("ts")):
                 rules.message_deleted(self.deps.db, channel_id, changed["ts"])  # thread parent
                 return
+            if not is_real_edit(event):
+                return  # link previews were added: the entry stays as it was
             message = parse_message(changed, channel_id)
             if message is not None and rules.message_edited(self.deps.db, self.deps.clock,
                                                            message):
                 rules.refresh_entries(self.deps.db, channel_id, message.ts,
                                      self.readable(client, message))
             return
-        if subtype in CONTENT_SUBTYPES:
+        if subtype in CONTENT_SUBTYPES and not is_thread_notice(event):
             message = parse_message(event, channel_id)
             if message is not None:
                 rules.remember(self.deps.db, self.deps.clock, message)

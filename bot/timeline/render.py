@@ -1,8 +1,9 @@
 """How the timeline reads in Slack: the ``/incident timeline`` pages, confirmations, modals.
 
 Message entries are plain text written by anyone, so they are escaped; note and event
-entries are already-neutralized Slack markup. Each line is clipped and pages stay well
-under Slack's message size, so a 40,000-character message cannot break the listing.
+entries are stored as typed, with mentions (``bot.common.text``), and escaped with
+``mrkdwn``. Each line is clipped and pages stay well under Slack's message size
+(``bot.slack.limits``), so a 40,000-character message cannot break the listing.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.common import text as slacktext
+from bot.common.splitting import cut
 from bot.common.timeparse import format_time
+from bot.slack import limits
 from bot.slack.blocks import modal
 from bot.timeline.rules import Timeline, plain_text
 from storage.models import Incident, TimelineEntry
 
-#: Characters per page of ``/incident timeline`` (Slack advises messages under 4,000).
-PAGE_LIMIT = 3500
+#: Characters per page of ``/incident timeline`` (the header and footer take the rest).
+PAGE_LIMIT = limits.READABLE_TEXT - 500
 #: Characters of an entry's text shown in the listing.
 CLIP = 280
 
@@ -40,8 +43,7 @@ KIND_EMOJI = {"message": ":pushpin:", "note": ":memo:", "event": ":small_blue_di
 
 def clip(text: str, limit: int = CLIP) -> str:
     """One line of at most ``limit`` characters (newlines folded)."""
-    line = re.sub(r"\s+", " ", text).strip()
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return cut(re.sub(r"\s+", " ", text).strip(), limit)
 
 
 def _body(entry: TimelineEntry) -> str:
@@ -50,7 +52,7 @@ def _body(entry: TimelineEntry) -> str:
         return slacktext.escape(clip(entry.text))
     if len(entry.text) > CLIP or "\n" in entry.text:
         return slacktext.escape(clip(plain_text(entry)))  # never cut markup in half
-    return slacktext.neutralize(entry.text)
+    return slacktext.mrkdwn(entry.text)
 
 
 def entry_line(n: int, entry: TimelineEntry, when: str, pinners: list[str]) -> str:
@@ -139,7 +141,8 @@ def removed_entry_text(user_id: str, n: int, entry: TimelineEntry, tz: ZoneInfo)
 def choose_incident_modal(incidents: list[Incident], metadata: str) -> dict[str, Any]:
     """Which open incident a message from elsewhere belongs to (the shortcut's modal)."""
     options = [{"text": {"type": "plain_text",
-                         "text": clip(f"{i.ref} · {i.severity.upper()} · {i.title}", 75)},
+                         "text": clip(f"{i.ref} · {i.severity.upper()} · "
+                                      f"{slacktext.readable(i.title)}", limits.OPTION_TEXT)},
                 "value": str(i.id)} for i in incidents[:100]]
     return modal("timeline_choose", "Add to timeline", submit="Add",
                  private_metadata=metadata, blocks=[

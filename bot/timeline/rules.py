@@ -9,8 +9,9 @@ Rules that live here, not in the Slack shell:
 - Entries are ordered by time, then Slack ``ts``, then insertion: equal times keep order.
 
 Text kinds: ``message`` entries hold the message made readable (names, links kept) as plain
-text, as it should read in a postmortem; ``note`` and ``event`` entries hold neutralized
-Slack markup (``<@U…>`` mentions), like the incident's other recorded facts.
+text, as it should read in a postmortem; ``note`` and ``event`` entries hold text as typed
+with Slack's references (``<@U…>`` mentions; ``bot.common.text``), like the incident's other
+recorded facts.
 """
 
 from __future__ import annotations

@@ -17,9 +17,11 @@ from slack_sdk import WebClient
 
 from bot import metrics
 from bot.common.errors import UserError
+from bot.common.text import mrkdwn
 from bot.common.timeparse import TIME_EXAMPLES, format_time, parse_time, split_leading_time
 from bot.deps import Deps
 from bot.incidents import rules as incidents
+from bot.slack import limits
 from bot.slack.commands import COMMAND, Ctx, subcommand
 from bot.slack.router import guarded
 from bot.timeline import render, rules
@@ -69,7 +71,8 @@ def note(ctx: Ctx) -> str | None:
                           author_name=ctx.deps.people.name(ctx.client, ctx.user_id),
                           text=text, when=when)
     ctx.respond(text=f"<@{ctx.user_id}> noted on the timeline at "
-                     f"{format_time(entry.occurred_at, ctx.tz)}: {entry.text}",
+                     f"{format_time(entry.occurred_at, ctx.tz)}: "
+                     f"{limits.fit(mrkdwn(entry.text), limits.READABLE_TEXT - 200)}",
                 response_type="in_channel")
     return None
 
@@ -155,7 +158,7 @@ def register(app: App, deps: Deps) -> None:
         try:
             text = _add_chosen(flows, client, body, view, workspace_url(context))
         except UserError as exc:
-            ack(response_action="errors", errors={"incident": exc.message[:150]})
+            ack(response_action="errors", errors={"incident": limits.fit(exc.message, 150)})
             return
         except Exception as exc:
             if is_unavailable(exc):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.common.errors import UserError
-from bot.common.text import clean, escape, mentioned_users, neutralize
+from bot.common.text import clean, escape, from_slack, mentioned_users, mrkdwn, to_slack
 from bot.common.timeparse import parse_time, split_leading_time
 from bot.incidents import rules as incidents
 from bot.incidents.slack import parse_start
@@ -63,9 +63,12 @@ def test_bare_times_are_never_far_in_the_future(h: int, m: int, tz: ZoneInfo,
 
 @given(SLACKISH)
 def test_user_text_never_becomes_a_broadcast_or_a_new_mention(text: str) -> None:
-    for safe in (neutralize(text), clean(text)):
+    wire = to_slack(text)  # ``text`` as typed, in Slack's markup: what a command carries
+    stored = clean(from_slack(wire))
+    for safe in (mrkdwn(stored), mrkdwn(text)):
         assert not BROADCAST.search(safe)
         assert set(mentioned_users(safe)) <= set(mentioned_users(text))
+    assert from_slack(wire) == text
     raw = escape(text)
     assert "<" not in raw and ">" not in raw
     assert mentioned_users(raw) == []
@@ -78,7 +81,7 @@ def test_titles_are_clean_or_rejected(text: str) -> None:
     except UserError:
         return
     assert title and len(title) <= incidents.TITLE_LIMIT and "\n" not in title
-    assert not BROADCAST.search(title)
+    assert not BROADCAST.search(mrkdwn(title))
     name = incidents.channel_name("inc", 123456, title, attempt=9)
     assert re.fullmatch(r"[a-z0-9_-]{1,80}", name)
 

@@ -12,7 +12,9 @@ def test_channel_names_are_valid_slack_names() -> None:
     long = channel_name("inc", 12345, "x" * 200, attempt=3)
     assert len(long) == 80 and long.endswith("-4")
     assert channel_name("inc", 7, "🔥🔥") == "inc-7"
-    assert slugify("Café <@U1|ann> &amp; DB") == "cafe-ann-db"
+    assert slugify("Café <@U1|ann> & DB") == "cafe-ann-db"  # stored as typed
+    assert channel_name("inc", 3, "Checkout & login fail for <EU> users") == \
+        "inc-3-checkout-login-fail-for-eu-users"
 
 
 def test_severity_and_status_are_forgiving() -> None:

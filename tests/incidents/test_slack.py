@@ -207,9 +207,10 @@ def test_broadcasts_in_user_text_stay_inert(sandbox: Sandbox) -> None:
     sb = sandbox
     start(sb, "<!channel> everything is down <!subteam^S1|@oncall>")
     inc = stored(sb)[0]
-    assert "<!" not in inc.title and "@channel" in inc.title
+    assert inc.title == "<!channel> everything is down <!subteam^S1|@oncall>"  # as typed
     for call in sb.fake.calls:
-        assert "<!channel>" not in str(call.args)
+        assert "<!channel>" not in str(call.args) and "<!subteam" not in str(call.args)
+    assert "@channel everything is down @oncall" in str(sb.fake.calls_to("chat.postMessage"))
 
 
 def test_list_shows_open_incidents(sandbox: Sandbox) -> None:
@@ -240,7 +241,7 @@ def test_start_without_title_opens_modal_and_submission_opens_incident(sandbox: 
     sb.fake.wait_for_calls("pins.add")
     inc = stored(sb)[0]
     assert (inc.severity, inc.summary) == ("sev1", "p99 at 4s")
-    assert "<!here>" not in inc.title
+    assert "<!here>" not in str([c.args for c in sb.fake.calls])
 
 
 @pytest.mark.parametrize("configured", ["#incidents", "incidents"])

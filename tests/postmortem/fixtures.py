@@ -58,7 +58,7 @@ def seed_realistic(db: Database) -> int:
         iid = inc.id
         ev = timeline.add_event
         ev(s, incident_id=iid, event_type="opened", actor="U0LEAD", now=at(18),
-           text="Incident opened by <@U0LEAD> (sev2): Checkout is failing &amp; payments time out")
+           text="Incident opened by <@U0LEAD> (sev2): Checkout is failing & payments time out")
         inc.started_at = at(0)
         ev(s, incident_id=iid, event_type="started", actor="U0LEAD", now=at(20),
            text="Impact start set to 2024-05-03 23:00 CEST")
@@ -79,7 +79,7 @@ def seed_realistic(db: Database) -> int:
         _message(s, iid, 35, "U0ALICE", "Rolling back the deploy now. {{ 7*7 }} {% raw %}")
         _message(s, iid, 41, "U0BOB", "Rollback done, pool usage dropping: 100% → 64%")
         _message(s, iid, 46, "U0CARA", "Still seeing errors for <!here> EU customers\n"
-                 "second line: retries &lt;script&gt;alert(1)&lt;/script&gt;")
+                 "second line: retries <script>alert(1)</script>")
         ev(s, incident_id=iid, event_type="severity", actor="U0LEAD", now=at(50),
            text="Severity changed from sev2 to sev1", data={"from": "sev2", "to": "sev1"})
         _message(s, iid, 52, "U0ALICE", "Found it: the retry storm keeps the pool full. "

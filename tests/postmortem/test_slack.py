@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.common.clock import FixedClock
-from bot.common.splitting import MESSAGE_BLOCKS, MESSAGE_CHARS, SECTION_LIMIT
 from bot.postmortem.slack import MAX_MESSAGES, REST_IN_FILE
 from bot.sandbox.sandbox import Sandbox
+from bot.slack.limits import MESSAGE_BLOCK_CHARS as MESSAGE_CHARS
+from bot.slack.limits import MESSAGE_BLOCKS
+from bot.slack.limits import SECTION_TEXT as SECTION_LIMIT
 from storage import postmortem as repo
 from storage import timeline
 from storage.models import Incident, PostmortemVersion
@@ -279,7 +281,7 @@ def test_user_text_never_broadcasts_or_runs_as_a_template(sb: Sandbox) -> None:
                      now=NOW, author_user_id="U0CARA", message_channel_id=channel,
                      message_ts="1714770120.000100",
                      text="<!here> <!channel> <!subteam^S1|@oncall> {{ 7*7 }} {% raw %} "
-                          "&lt;!everyone&gt; <@U0BOB>")
+                          "<!everyone> <@U0BOB> <script>")
     run(sb, channel, "cause {{ config }} <!channel>")
     run(sb, channel, "postmortem")
     run(sb, channel, "postmortem publish")
@@ -287,7 +289,7 @@ def test_user_text_never_broadcasts_or_runs_as_a_template(sb: Sandbox) -> None:
     for payload in payloads:
         assert not re.search(r"<!(here|channel|everyone|subteam)", payload)
     markdown = list(sb.fake.uploads.values())[-1].decode()
-    assert "@here @channel @oncall {{ 7*7 }} {% raw %} &lt;!everyone> @bob" in markdown
+    assert "@here @channel @oncall {{ 7*7 }} {% raw %} @everyone @bob \\<script>" in markdown
     assert "**Root cause:** {{ config }} @channel" in markdown
 
 

@@ -57,13 +57,15 @@ def test_user_text_is_data_never_template_code(dirs: tuple[Path, Path]) -> None:
 def test_each_format_escapes_the_data(dirs: tuple[Path, Path]) -> None:
     builtin, _ = dirs
     templates = Templates(None, builtin)
-    evil = Item("<!channel> <@U1> a < b & <script>x</script>")
+    evil = Item("<!channel> <@U1> a < b & <script>x</script> &amp;")
     assert templates.render("t.slack.j2", item=evil).text == (
-        "built-in: &lt;!channel&gt; &lt;@U1&gt; a &lt; b &amp; &lt;script&gt;x&lt;/script&gt;")
+        "built-in: &lt;!channel&gt; &lt;@U1&gt; a &lt; b &amp; &lt;script&gt;x&lt;/script&gt; "
+        "&amp;amp;")
     assert templates.render("t.html.j2", item=evil).text == (
-        "built-in: &lt;!channel&gt; &lt;@U1&gt; a &lt; b &amp; &lt;script&gt;x&lt;/script&gt;")
-    assert templates.render("t.md.j2", item=evil).text == (
-        "built-in: &lt;!channel> <@U1> a < b & &lt;script>x&lt;/script>")
+        "built-in: &lt;!channel&gt; &lt;@U1&gt; a &lt; b &amp; &lt;script&gt;x&lt;/script&gt; "
+        "&amp;amp;")
+    assert templates.render("t.md.j2", item=evil).text == (  # backslashes: reads as typed
+        "built-in: \\<!channel> <@U1> a < b & \\<script>x\\</script> \\&amp;")
 
 
 def test_escape_data_walks_dataclasses_and_containers() -> None:

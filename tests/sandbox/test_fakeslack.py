@@ -141,13 +141,35 @@ def test_unknown_channel_and_membership(fake: FakeSlack, client: WebClient) -> N
         client.chat_postMessage(channel="C0NOPE00000", text="hi")
     assert _error(exc) == "channel_not_found"
     cid = fake.add_channel("random", members=["U1"])
-    assert client.chat_postMessage(channel=cid, text="lenient by default")["ok"]
-    fake.strict_membership = True
+    fake.manifest = EVERYTHING.without("chat:write.public")  # as Sitrep is installed
     with pytest.raises(SlackApiError) as exc:
-        client.chat_postMessage(channel=cid, text="strict")
+        client.chat_postMessage(channel=cid, text="strict by default")
     assert _error(exc) == "not_in_channel"
     client.conversations_join(channel=cid)
     assert client.chat_postMessage(channel=cid, text="joined")["ok"]
+    fake.manifest = EVERYTHING  # chat:write.public: any public channel, member or not
+    other = fake.add_channel("other", members=["U1"])
+    assert client.chat_postMessage(channel=other, text="with chat:write.public")["ok"]
+    fake.strict_membership = False
+    lenient = fake.add_channel("lenient", members=["U1"])
+    assert client.chat_postMessage(channel=lenient, text="only when told")["ok"]
+
+
+def test_private_channels_and_dms_the_bot_is_not_in_are_invisible(fake: FakeSlack,
+                                                                   client: WebClient) -> None:
+    secret = fake.add_channel("secret", members=["U1", "U2"], is_private=True)
+    dm = fake.add_dm("U1", "U2")
+    for channel in (secret, dm):
+        for post in (lambda c: client.chat_postMessage(channel=c, text="hi"),
+                     lambda c: client.chat_postEphemeral(channel=c, user="U1", text="hi")):
+            with pytest.raises(SlackApiError) as exc:
+                post(channel)
+            assert _error(exc) == "channel_not_found"
+    assert client.chat_postMessage(channel="U1", text="a DM of its own works")["ok"]
+    url = fake.response_url(dm)  # the command's own response URL still answers there
+    assert WebhookClient(url).send(text="INC-1 is open", response_type="in_channel")\
+        .status_code == 200
+    assert [m["text"] for m in fake.messages(dm)] == ["INC-1 is open"]
 
 
 def test_users_info(client: WebClient) -> None:
@@ -393,10 +415,51 @@ def test_invalid_blocks(fake: FakeSlack, client: WebClient) -> None:
     with pytest.raises(SlackApiError) as exc:
         client.chat_postMessage(channel=cid, text="t", blocks=too_long)
     assert _error(exc) == "invalid_blocks"
-    assert "json-pointer:/blocks/0/text/text" in exc.value.response["errors"][0]
+    assert "3000 characters [json-pointer:/blocks/0]" in exc.value.response["errors"][0]
     with pytest.raises(SlackApiError) as exc:
         client.api_call("chat.postMessage", json={"channel": cid, "blocks": []})
     assert _error(exc) == "no_text"
+
+
+@pytest.mark.parametrize(("blocks", "pointer"), [
+    ([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], "/blocks/0"),
+    ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "x" * 2001}]}],
+     "/blocks/0/fields/0/text"),
+    ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "x"}] * 11}], "/blocks/0"),
+    ([{"type": "divider"}] * 51, "/blocks"),
+    ([{"type": "actions", "elements": [{"type": "button", "action_id": "a", "value": "v" * 2001,
+                                        "text": {"type": "plain_text", "text": "Go"}}]}],
+     "/blocks/0"),
+    ([{"type": "section", "text": {"type": "mrkdwn", "text": "pick"}, "accessory": {
+        "type": "static_select", "action_id": "s", "options": [
+            {"text": {"type": "plain_text", "text": "x" * 76}, "value": "1"}]}}],
+     "/blocks/0/accessory/options/0/text/text"),
+    ([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "/blocks/0/text/text"),
+    ([{"type": "no_such_block"}], "/blocks/0/type"),
+])
+def test_block_kit_limits_from_slack_sdk_models_and_by_hand(
+        fake: FakeSlack, client: WebClient, blocks: list[dict[str, Any]], pointer: str) -> None:
+    cid = fake.add_channel("limits", members=["U0BOT"])
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="t", blocks=blocks)
+    assert _error(exc) == "invalid_blocks"
+    assert any(f"[json-pointer:{pointer}]" in e for e in exc.value.response["errors"]), \
+        exc.value.response["errors"]
+
+
+def test_message_text_limits(fake: FakeSlack, client: WebClient) -> None:
+    cid = fake.add_channel("long", members=["U0BOT"])
+    posted = client.chat_postMessage(channel=cid, text="x" * 40_000)
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="x" * 40_001)
+    assert _error(exc) == "msg_too_long"
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postEphemeral(channel=cid, user="U1", text="x" * 40_001)
+    assert _error(exc) == "msg_too_long"
+    assert client.chat_update(channel=cid, ts=posted["ts"], text="y" * 4000)["ok"]
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_update(channel=cid, ts=posted["ts"], text="y" * 4001)
+    assert _error(exc) == "msg_too_long"
 
 
 def test_threads_permalinks_reactions_pins(fake: FakeSlack, client: WebClient) -> None:
@@ -449,7 +512,7 @@ def test_views(fake: FakeSlack, client: WebClient) -> None:
         "type": "modal",
         "callback_id": "declare",
         "title": {"type": "plain_text", "text": "Declare incident"},
-        "blocks": [],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "What happened?"}}],
     }
     with pytest.raises(SlackApiError) as exc:
         client.api_call("views.open", json={"view": view})
@@ -494,6 +557,23 @@ def test_response_url(fake: FakeSlack) -> None:
          "channel": None}
     ]
     assert fake.calls == []  # response URLs are not Web API calls
+
+
+def test_response_urls_refuse_what_slack_refuses(fake: FakeSlack) -> None:
+    url = fake.response_url()
+    bad = WebhookClient(url).send(text="t", blocks=[
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}])
+    assert (bad.status_code, bad.body) == (400, "invalid_blocks")
+    assert WebhookClient(url).send(text="x" * 40_001).status_code == 400
+    assert [r["error"] for r in fake.refused_responses] == ["invalid_blocks", "msg_too_long"]
+    for _ in range(5):
+        assert WebhookClient(url).send(text="ok").status_code == 200
+    assert WebhookClient(url).send(text="a sixth time").status_code == 404
+    late = fake.response_url()
+    start = fake.now
+    fake.now = lambda: start() + 30 * 60 + 1
+    assert WebhookClient(late).send(text="half an hour later").status_code == 404
+    assert fake.responses[-1]["text"] == "ok"
 
 
 def test_in_channel_response_lands_in_its_channel(fake: FakeSlack) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.common.clock import FixedClock
 from bot.common.errors import NotFound, UserError
+from bot.common.text import mrkdwn
 from bot.incidents import rules as incidents
 from bot.tasks import rules as tasks
 from bot.tasks.reminders import Policy
@@ -64,7 +65,9 @@ def add(db: Database, clock: FixedClock, incident_id: int, **kw: object) -> task
 def test_every_change_joins_the_timeline(db: Database, clock: FixedClock,
                                          incident_id: int) -> None:
     first = add(db, clock, incident_id)
-    assert first.task.ref == "T-1" and first.task.text == "Add an alert @channel"
+    # Stored as typed; every output disarms the broadcast (bot.common.text.mrkdwn).
+    assert first.task.ref == "T-1" and first.task.text == "Add an alert <!channel>"
+    assert mrkdwn(first.task.text) == "Add an alert @channel"
     assert first.task.next_reminder_at == dt.datetime(2026, 12, 2, 8, tzinfo=dt.UTC)
     second = add(db, clock, incident_id, owner="UCARA", due=None, text="Write a runbook")
     assert second.task.ref == "T-2"
@@ -122,9 +125,9 @@ def test_snooze_and_improvements(db: Database, clock: FixedClock, incident_id: i
     change = tasks.snooze(db, clock, POLICY, task.id, "UBOB", 7, PARIS)
     assert change.task.next_reminder_at == dt.datetime(2026, 12, 3, 8, tzinfo=dt.UTC)
     improvement = tasks.add_improvement(db, clock, incident_id, "ULEAD", "Game days <!here>")
-    assert improvement.text == "Game days @here"
+    assert improvement.text == "Game days <!here>"
     with pytest.raises(UserError, match="Say what the improvement is"):
         tasks.add_improvement(db, clock, incident_id, "ULEAD", "")
     _, improvements = tasks.for_incident(db, incident_id)
-    assert [i.text for i in improvements] == ["Game days @here"]
+    assert [i.text for i in improvements] == ["Game days <!here>"]
     assert [k for k, _ in events(db, incident_id)] == ["opened", "task_added"]

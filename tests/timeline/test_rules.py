@@ -46,7 +46,7 @@ def test_permalinks_match_chat_get_permalink() -> None:
 
 
 def test_entry_text_is_readable_with_names_links_and_files() -> None:
-    message = Message("C1", "1.000001", "<@U1> fixed <#C2> &amp; see <https://x.io/a|the graph> "
+    message = Message("C1", "1.000001", "<@U1> fixed <#C2> & see <https://x.io/a|the graph> "
                       "<!here>\x07", files=("graph.png",))
     text = rules.entry_text(message, {"U1": "ann"}.get, {"C2": "db"}.get)  # type: ignore[arg-type]
     assert text == "@ann fixed #db & see the graph (https://x.io/a) @here\n[file: graph.png]"
@@ -174,8 +174,8 @@ def test_notes_validate_and_remove_checks_the_number(db: Database, incident) -> 
                       text="later", when=NOW + dt.timedelta(hours=1))
     note = rules.add_note(db, clock, incident_id=incident.id, user_id="U1", author_name="a",
                          text="<!here> ok", when=NOW + dt.timedelta(minutes=4))
-    assert note.text == "@here ok"
+    assert note.text == "<!here> ok"  # as typed; outputs disarm it
     with pytest.raises(UserError, match="entries 1 to 2"):
         rules.remove(db, incident.id, 3)
-    assert rules.remove(db, incident.id, 2).text == "@here ok"
+    assert rules.remove(db, incident.id, 2).text == "<!here> ok"
     assert [e.kind for e in rules.timeline(db, incident.id).entries] == ["event"]

@@ -18,7 +18,8 @@ One module per concern, so that what answers ``conversations.create`` is found b
   (``response_url``).
 - ``manifest.py``: the installed app as ``manifest.yml`` declares it (scopes, the Messages
   tab), which decides ``missing_scope``, ``not_in_channel`` and ``messages_tab_disabled``;
-- ``blockkit.py``: Block Kit limits; ``failures.py``: the call log and injected failures;
+- ``blockkit.py``: Block Kit and message limits (slack_sdk's models, plus what they leave
+  out); ``failures.py``: the call log and injected failures;
   ``server.py``: the HTTP server and the ``/api/`` dispatch; ``common.py``: shared pieces;
   ``__main__.py``: ``python -m bot.sandbox.fakeslack``.
 

@@ -1,8 +1,9 @@
 """What every Web API method handler shares: reading its arguments the way Slack does.
 
 A channel argument that must name a conversation the bot may see (and be in, when
-``strict_membership`` is on), a message by ``ts``, cursor paging, a conversation object, and
-the text/blocks/attachments of a message checked against Block Kit limits (``blockkit.py``).
+``strict_membership`` is on, the default), a message by ``ts``, cursor paging, a conversation
+object, and the text/blocks/attachments of a message checked against Block Kit and message
+limits (``blockkit.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import base64
 import copy
 from typing import Any
 
-from bot.sandbox.fakeslack.blockkit import block_errors
+from bot.sandbox.fakeslack.blockkit import MESSAGE_TEXT, block_errors, text_error
 from bot.sandbox.fakeslack.common import SlackError, as_int
 from bot.sandbox.fakeslack.messages import Messages
 
@@ -34,9 +35,12 @@ class Arguments(Messages):
             raise SlackError("channel_not_found")
         channel = self.channels[cid]
         is_member = self.bot_user_id in self._members[cid]
-        if self.strict_membership and not self._is_dm(cid):
-            if channel["is_private"] and not is_member:
+        if self.strict_membership:
+            # https://api.slack.com/methods/chat.postMessage#errors: channel_not_found for a
+            # private channel or DM the app is not in (it cannot see it at all)
+            if (channel["is_private"] or self._is_dm(cid)) and not is_member:
                 raise SlackError("channel_not_found")
+            # https://api.slack.com/methods/conversations.history#errors: not_in_channel
             if need_member and not is_member:
                 raise SlackError("not_in_channel")
         if writable and channel["is_archived"]:
@@ -76,7 +80,8 @@ class Arguments(Messages):
             channel["num_members"] = len(self._members[cid])
         return channel
 
-    def _content(self, args: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    def _content(self, args: dict[str, Any], *, required: bool,
+                 max_text: int = MESSAGE_TEXT) -> dict[str, Any]:
         """Validated text/blocks/attachments/metadata of a chat.* request."""
         content: dict[str, Any] = {}
         for key in ("text", "blocks", "attachments", "metadata"):
@@ -86,11 +91,16 @@ class Arguments(Messages):
             content["text"] = str(content["text"])
         if required and not any(content.get(k) for k in ("text", "blocks", "attachments")):
             raise SlackError("no_text")
+        # https://api.slack.com/methods/chat.postMessage#errors (and chat.update): msg_too_long
+        too_long = text_error(content.get("text"), max_text) if self.validate_blocks else None
+        if too_long:
+            raise SlackError(too_long)
         blocks = content.get("blocks")
         if blocks is not None:
             if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
                 raise SlackError("invalid_blocks_format")
             if self.validate_blocks:
+                # https://api.slack.com/methods/chat.postMessage#errors: invalid_blocks
                 errors = block_errors(blocks)
                 if errors:
                     raise SlackError(

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from bot.sandbox.fakeslack.args import Arguments
+from bot.sandbox.fakeslack.blockkit import UPDATE_TEXT
 from bot.sandbox.fakeslack.common import SlackError, answers, truthy
 
 
@@ -14,7 +15,8 @@ class Chat(Arguments):
 
     @answers("chat.postMessage")
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        cid = self._channel_arg(args, by_name=True, open_dm=True, need_member=True, writable=True)
+        # Membership of a public channel is the chat:write.public rule (_check_app_may_post).
+        cid = self._channel_arg(args, by_name=True, open_dm=True, writable=True)
         self._check_app_may_post(cid)
         content = self._content(args, required=True)
         msg = self._bot_message(content)
@@ -59,7 +61,7 @@ class Chat(Arguments):
         msg = self._message_arg(cid, args.get("ts"))
         if msg.get("user") != self.bot_user_id:
             raise SlackError("cant_update_message")
-        content = self._content(args, required=False)
+        content = self._content(args, required=False, max_text=UPDATE_TEXT)
         msg.update(content)
         msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         return {

@@ -109,6 +109,26 @@ class Messages(Workspace):
             msg["edited"] = {"user": msg.get("user", self.bot_user_id), "ts": self._next_ts()}
             return copy.deepcopy(msg)
 
+    def unfurl(self, channel: str, ts: str, url: str, title: str, text: str) -> dict:
+        """Slack adds a link preview to a stored message; returns the message as it is now.
+
+        The preview is one more attachment carrying the link it shows (``from_url``); the
+        message gets no ``edited`` field: nobody edited it
+        (https://api.slack.com/reference/messaging/link-unfurling).
+        """
+        with self._lock:
+            cid = self._resolve(channel) or channel
+            msg = self._find(cid, ts)
+            if msg is None:
+                raise ValueError(f"message not found: {channel} {ts}")
+            attachments = msg.setdefault("attachments", [])
+            attachments.append({
+                "id": len(attachments) + 1, "from_url": url, "original_url": url,
+                "title": title, "title_link": url, "text": text, "fallback": title,
+                "service_name": url.split("/")[2] if "//" in url else url,
+            })
+            return copy.deepcopy(msg)
+
     def delete_message(self, channel: str, ts: str) -> None:
         """Remove a stored message (as if its author deleted it)."""
         with self._lock:

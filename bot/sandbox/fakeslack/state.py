@@ -74,7 +74,9 @@ class Workspace:
         # The installed app's scopes and Messages tab (manifest.py): the project's by default.
         self.manifest = manifest if manifest is not None else AppManifest.load()
         # Tunables (plain attributes, settable by tests).
-        self.strict_membership = False  # Slack's not_in_channel / invisible private channels
+        # Slack's not_in_channel, and channel_not_found for private channels and DMs the bot
+        # is not in (off only for tests of the fake itself).
+        self.strict_membership = True
         self.validate_blocks = True  # enforce Block Kit limits (invalid_blocks)
         self.timeout_seconds: float = 5.0  # delay used by fail(..., "timeout")
         self.latency: float = 0.0  # extra delay before every Web API answer
@@ -88,6 +90,7 @@ class Workspace:
         self.files: dict[str, dict] = {}
         self.views: dict[str, dict] = {}
         self.ephemerals: list[dict] = []
+        self.refused_responses: list[dict] = []  # POSTs to response URLs that Slack refuses
 
         self._lock = threading.RLock()
         self._rng = random.Random(seed)  # a seed makes ids repeatable (the demo)
@@ -101,6 +104,7 @@ class Workspace:
         self._failures: dict[str, deque[Failure]] = {}
         self._response_ids = itertools.count(1)
         self._issued_responses: dict[str, str | None] = {}
+        self._response_uses: dict[str, tuple[float, int]] = {}  # path -> (issued at, uses)
         self._home_views: dict[str, str] = {}
         self._last_modal: str | None = None
         # Every family's handlers by Web API method name (``@answers`` in common.py).
@@ -205,6 +209,16 @@ class Workspace:
             creator = members[0] if members else ""
             return self._create_channel(name, is_private, creator, members)["id"]
 
+    def add_dm(self, user_a: str, user_b: str) -> str:
+        """A direct message between two people, which the bot is not in; returns its id.
+
+        A slash command typed there comes from it, but the bot cannot post in it.
+        """
+        with self._lock:
+            channel = self._im_dict(self._new_id("D"), user_b)
+            self._register(channel, [user_a, user_b])
+            return channel["id"]
+
     def _channel_dict(self, cid: str, name: str, is_private: bool, creator: str) -> dict:
         now = int(self.now())
         empty = {"value": "", "creator": "", "last_set": 0}
@@ -271,6 +285,28 @@ class Workspace:
         if not channel.get("is_im"):  # Slack's IM objects carry no is_member flag
             channel["is_member"] = self.bot_user_id in self._members[cid]
 
+    def _im_dict(self, cid: str, user: str) -> dict[str, Any]:
+        """An IM conversation object as Slack shows it (``user``: the other person)."""
+        now = int(self.now())
+        return {
+            "id": cid,
+            "created": now,
+            "is_archived": False,
+            "is_channel": False,
+            "is_group": False,
+            "is_im": True,
+            "is_mpim": False,
+            "is_private": True,
+            "is_org_shared": False,
+            "context_team_id": self.team_id,
+            "updated": now * 1000,
+            "user": user,
+            "is_user_deleted": self.users[user]["deleted"],
+            "is_open": True,
+            "last_read": "0000000000.000000",
+            "priority": 0,
+        }
+
     def _open_dm(self, users: list[str]) -> tuple[str, bool]:
         """Return ``(conversation id, already_open)`` for a DM/MPIM with ``users`` + the bot."""
         others = sorted({u for u in users if u != self.bot_user_id}) or [self.bot_user_id]
@@ -278,25 +314,7 @@ class Workspace:
         if key in self._dms:
             return self._dms[key], True
         if len(others) == 1:
-            now = int(self.now())
-            channel: dict[str, Any] = {
-                "id": self._new_id("D"),
-                "created": now,
-                "is_archived": False,
-                "is_channel": False,
-                "is_group": False,
-                "is_im": True,
-                "is_mpim": False,
-                "is_private": True,
-                "is_org_shared": False,
-                "context_team_id": self.team_id,
-                "updated": now * 1000,
-                "user": others[0],
-                "is_user_deleted": self.users[others[0]]["deleted"],
-                "is_open": True,
-                "last_read": "0000000000.000000",
-                "priority": 0,
-            }
+            channel: dict[str, Any] = self._im_dict(self._new_id("D"), others[0])
         else:
             names = [self.users[u]["name"] for u in [self.bot_user_id, *others]]
             name = "mpdm-" + "--".join(names) + "-1"

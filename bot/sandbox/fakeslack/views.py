@@ -1,7 +1,8 @@
 """``views.*``: modals (open, push, update) and Home tabs (publish), validated like Slack.
 
 A view's blocks and its title, buttons, metadata and callback id are checked against Slack's
-limits (``blockkit.py``) and refused with ``invalid_arguments`` as Slack refuses them.
+limits (``blockkit.py``: slack_sdk's models and hand checks) and refused with
+``invalid_arguments`` as Slack refuses them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.sandbox.fakeslack.blockkit import block_errors, check_len, check_text
+from bot.sandbox.fakeslack.blockkit import view_errors
 from bot.sandbox.fakeslack.common import SlackError, answers, invalid_arguments
 from bot.sandbox.fakeslack.state import Workspace
 
@@ -29,16 +30,9 @@ class Views(Workspace):
             raise invalid_arguments(
                 f"[ERROR] must be one of {', '.join(kinds)} [json-pointer:/view/type]"
             )
-        errors: list[str] = []
-        if self.validate_blocks:
-            errors += block_errors(view.get("blocks", []), 100, "/view/blocks")
-            if view["type"] == "modal":
-                check_text(view.get("title"), "/view/title", 24, errors, plain=True)
-                for key in ("submit", "close"):
-                    if view.get(key) is not None:
-                        check_text(view[key], f"/view/{key}", 24, errors, plain=True)
-            check_len(view.get("private_metadata"), "/view/private_metadata", 3000, errors)
-            check_len(view.get("callback_id"), "/view/callback_id", 255, errors)
+        # https://api.slack.com/methods/views.open#errors: invalid_arguments, with Slack's
+        # "[ERROR] … [json-pointer:…]" messages (Block Kit and view limits: blockkit.py)
+        errors = view_errors(view) if self.validate_blocks else []
         if errors:
             raise invalid_arguments(*errors)
         return view

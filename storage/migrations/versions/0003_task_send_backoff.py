@@ -1,8 +1,8 @@
 """tasks: back off a reminder that Slack refused for a reason not understood
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27 10:00:00.000000
+Revision ID: 0003_task_send_backoff
+Revises: 0002_text_as_typed
+Create Date: 2026-12-02 10:00:00.000000
 """
 from collections.abc import Sequence
 
@@ -12,8 +12,8 @@ from alembic import op
 import storage.models
 
 
-revision: str = '0002'
-down_revision: str | None = '0001'
+revision: str = '0003_task_send_backoff'
+down_revision: str | None = '0002_text_as_typed'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
