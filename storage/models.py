@@ -92,6 +92,8 @@ class Incident(Base):
     card_ts: Mapped[str | None] = mapped_column(String(32))
     origin_channel_id: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime]
+    #: The last timeline entry number handed out (``TimelineEntry.seq``); never goes down.
+    last_entry_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     entries: Mapped[list[TimelineEntry]] = relationship(back_populates="incident")
 
@@ -104,7 +106,9 @@ class TimelineEntry(Base):
     """One line of an incident's timeline: a pinned message, a note, or an incident event.
 
     ``kind`` is ``message`` (pinned/shortcut), ``note`` (typed by hand) or ``event``
-    (status change and the like; ``event_type`` and ``data`` say which).
+    (status change and the like; ``event_type`` and ``data`` say which). ``seq`` is the
+    entry's number on its incident's timeline: given once, in the order entries are added,
+    so adding a backdated entry or removing one renumbers nothing.
     """
 
     __tablename__ = "timeline_entries"
@@ -112,11 +116,13 @@ class TimelineEntry(Base):
         UniqueConstraint(
             "incident_id", "message_channel_id", "message_ts", name="uq_entry_message"
         ),
+        UniqueConstraint("incident_id", "seq", name="uq_entry_seq"),
         Index("ix_entry_order", "incident_id", "occurred_at", "sort_ts", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    seq: Mapped[int]
     kind: Mapped[str] = mapped_column(String(16))
     event_type: Mapped[str | None] = mapped_column(String(32))
     occurred_at: Mapped[dt.datetime]
@@ -131,6 +137,9 @@ class TimelineEntry(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+    #: Who last corrected the entry by hand (``timeline edit`` / ``timeline move``), and when.
+    edited_by: Mapped[str | None] = mapped_column(String(32))
+    edited_at: Mapped[dt.datetime | None]
 
     incident: Mapped[Incident] = relationship(back_populates="entries")
 

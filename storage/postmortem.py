@@ -46,7 +46,7 @@ class Record:
     entries: Sequence[Row[Any]]
     tasks: Sequence[Row[Any]]
     improvements: Sequence[Row[Any]]
-    #: Everyone the postmortem names (lead, authors, owners, mentions) …
+    #: Everyone the postmortem names (lead, who declared it, authors, owners, mentions) …
     user_ids: frozenset[str] = frozenset()
     #: … and the cached profiles of those Sitrep knows.
     people: dict[str, SlackUser] = field(default_factory=dict)
@@ -84,7 +84,7 @@ def load(session: Session, incident_id: int,
         .order_by(Improvement.created_at, Improvement.id)
     ).all()
 
-    ids: set[str] = {incident.lead_user_id or ""}
+    ids: set[str] = {incident.lead_user_id or "", incident.created_by or ""}
     ids.update(e.actor_user_id or "" for e in entries)
     ids.update(e.author_user_id or "" for e in entries)
     ids.update(t.owner_user_id for t in tasks)

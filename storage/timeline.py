@@ -1,4 +1,9 @@
-"""Timeline entries: add (idempotently), list in order, remove; who pinned which message."""
+"""Timeline entries: add (idempotently), list in order, find by number, remove; who pinned
+which message.
+
+Every entry gets the next number of its incident (``seq``) as it is added; numbers are
+never reused or shifted, so the ``3`` someone read in ``/incident timeline`` stays entry 3.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,34 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import TimelineEntry, TimelineReaction
+from storage.models import Incident, TimelineEntry, TimelineReaction
+
+
+def next_seq(session: Session, incident_id: int, step: int = 1) -> int:
+    """Take the incident's next entry number (atomic: the incident row is locked until commit).
+
+    Two replicas adding entries to one incident at once queue on that row, so they can
+    never take the same number. ``step=-1`` gives back the number just taken (the lock is
+    still held, so nobody took one since).
+    """
+    table = Incident.__table__
+    return int(session.execute(
+        update(table).where(table.c.id == incident_id)
+        .values(last_entry_seq=table.c.last_entry_seq + step)
+        .returning(table.c.last_entry_seq)
+    ).scalar_one())
 
 
 def add(session: Session, *, incident_id: int, kind: str, occurred_at: dt.datetime,
         now: dt.datetime, **fields: Any) -> TimelineEntry:
     """Append an entry (a note, an event, or a message without uniqueness concerns)."""
     entry = TimelineEntry(
-        incident_id=incident_id, kind=kind, occurred_at=occurred_at, created_at=now, **fields
+        incident_id=incident_id, seq=next_seq(session, incident_id), kind=kind,
+        occurred_at=occurred_at, created_at=now, **fields
     )
     session.add(entry)
     session.flush()
@@ -43,6 +64,25 @@ def ordered(session: Session, incident_id: int) -> Sequence[TimelineEntry]:
     ).all()
 
 
+def by_seq(session: Session, incident_id: int, seq: int, *,
+           for_update: bool = False) -> TimelineEntry | None:
+    """Entry number ``seq`` of the incident, if it (still) exists."""
+    stmt = select(TimelineEntry).where(TimelineEntry.incident_id == incident_id,
+                                       TimelineEntry.seq == seq)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def latest_of(session: Session, incident_id: int, kinds: tuple[str, ...], *,
+              since: dt.datetime, before: dt.datetime) -> dt.datetime | None:
+    """The latest time of an entry of ``kinds`` in ``[since, before)`` (``None``: none)."""
+    return session.scalar(
+        select(func.max(TimelineEntry.occurred_at)).where(
+            TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(kinds),
+            TimelineEntry.occurred_at >= since, TimelineEntry.occurred_at < before))
+
+
 # -- pinned messages and who pinned them ------------------------------------------------------
 
 def _insert(session: Session, model: type[Any]):  # type: ignore[no-untyped-def]
@@ -56,16 +96,20 @@ def add_message(session: Session, *, incident_id: int, channel_id: str, ts: str,
     """The entry for message ``ts``, inserted unless one exists: ``(entry, created)``.
 
     ``uq_entry_message`` decides, so two replicas or a redelivered event cannot double it.
+    A message already there gives its number back, so numbers have no gaps.
     """
     stmt = (
         _insert(session, TimelineEntry)
-        .values(incident_id=incident_id, kind="message", message_channel_id=channel_id,
-                message_ts=ts, sort_ts=ts, occurred_at=occurred_at, created_at=now, **fields)
+        .values(incident_id=incident_id, seq=next_seq(session, incident_id), kind="message",
+                message_channel_id=channel_id, message_ts=ts, sort_ts=ts,
+                occurred_at=occurred_at, created_at=now, **fields)
         .on_conflict_do_nothing(index_elements=[
             TimelineEntry.incident_id, TimelineEntry.message_channel_id, TimelineEntry.message_ts])
         .returning(TimelineEntry.id)
     )
     new_id = session.execute(stmt).scalar()
+    if new_id is None:
+        next_seq(session, incident_id, -1)
     entry = message_entry(session, incident_id, channel_id, ts)
     assert entry is not None, "entry vanished inside its own transaction"
     return entry, new_id is not None

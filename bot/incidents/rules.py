@@ -1,11 +1,16 @@
-"""Incidents: open one, change its status, severity, lead and recorded facts.
+"""Incidents: open one, change its status, severity, lead, recorded facts and times.
 
 Every change is one transaction that updates the row and appends an ``event`` entry to the
 timeline with its actor and time, so the timeline and postmortem can show it later.
+
+An incident is *recorded after the fact* when it was declared once its impact was over
+(``recorded_after_the_fact``); a bare time typed for it is then read on its own days
+(``time_frame``, ``read_time``), not at the time's most recent occurrence.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -14,9 +19,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.common import text as slacktext
+from bot.common import timeparse
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
-from bot.common.timeparse import format_time
+from bot.common.timeparse import Frame, Reading, format_time
 from storage import incidents as repo
 from storage import timeline
 from storage.db import Database
@@ -28,6 +34,9 @@ OPEN_STATUSES = repo.OPEN_STATUSES
 DEFAULT_SEVERITY = "sev3"
 TITLE_LIMIT = 150
 FIELD_LIMIT = 3000
+#: An unended incident that began on an earlier day counts as recorded after the fact when it
+#: began at least this long before it was declared.
+AFTER_THE_FACT_GAP = dt.timedelta(hours=12)
 
 #: Subcommand name → (column, label) for the free-text facts of an incident.
 FACTS = {
@@ -151,6 +160,56 @@ def by_ref(db: Database, team_id: str, ref: str) -> Incident:
 def list_open(db: Database, team_id: str) -> Sequence[Incident]:
     with db.session() as s:
         return repo.list_open(s, team_id)
+
+
+def recorded_after_the_fact(incident: Incident, tz: ZoneInfo) -> bool:
+    """Whether ``incident`` was declared once its impact was over.
+
+    Its impact ended before it was declared; or, while the end is not known, its impact
+    began on an earlier day (in ``tz``) than it was declared, and not just before (an
+    outage that began at 23:30 and was declared at 00:10 is being handled live). An
+    incident resolved with ``resolve`` ends when it is resolved, after it was declared:
+    it was live.
+    """
+    started, declared = incident.started_at, incident.created_at
+    if incident.ended_at is not None:
+        return incident.ended_at < declared
+    return (started.astimezone(tz).date() < declared.astimezone(tz).date()
+            and declared - started >= AFTER_THE_FACT_GAP)
+
+
+def time_frame(db: Database, incident: Incident, tz: ZoneInfo) -> Frame | None:
+    """The incident's own days, for reading bare times; ``None`` for a live incident.
+
+    From the impact start to the impact end, or while the end is not known, to the latest
+    moment of the story recorded so far (notes, pins and the detection before it was
+    declared; what was posted while writing it up does not count).
+    """
+    if not recorded_after_the_fact(incident, tz):
+        return None
+    end = incident.ended_at
+    if end is None:
+        with db.session() as s:
+            latest = timeline.latest_of(s, incident.id, ("note", "message"),
+                                        since=incident.started_at, before=incident.created_at)
+        known = [incident.started_at, latest, incident.detected_at]
+        end = max(t for t in known if t is not None)
+    return Frame(incident.started_at, max(end, incident.started_at))
+
+
+def read_time(db: Database, incident: Incident, text: str, tz: ZoneInfo,
+              now: dt.datetime, *, not_before: dt.datetime | None = None) -> Reading:
+    """``text`` as a moment of ``incident``: bare times on its own days if recorded after
+    the fact, else at their most recent occurrence.
+
+    Other days before ``not_before`` (an end or a detection before the start) are not
+    offered as alternatives.
+    """
+    reading = timeparse.read_time(text, tz, now, time_frame(db, incident, tz))
+    if not_before is None:
+        return reading
+    others = tuple(o for o in reading.others if o >= not_before)
+    return dataclasses.replace(reading, others=others)
 
 
 def _require(incident: Incident | None) -> Incident:
@@ -282,6 +341,11 @@ def set_started(db: Database, clock: Clock, incident_id: int, actor: str, when: 
             raise UserError(
                 f"The start must be before the end ({format_time(inc.ended_at, tz)})."
             )
+        if inc.detected_at and when > inc.detected_at:
+            raise UserError(
+                f"The start must be at or before the detection "
+                f"({format_time(inc.detected_at, tz)}); correct `detected` first."
+            )
         previous, inc.started_at = inc.started_at, when
         return "started", f"Impact start set to {format_time(when, tz)}", {
             "from": previous.isoformat(), "to": when.isoformat(),
@@ -303,5 +367,31 @@ def set_ended(db: Database, clock: Clock, incident_id: int, actor: str, when: dt
             )
         inc.ended_at, inc.ended_at_set = when, True
         return "ended", f"Impact end set to {format_time(when, tz)}", {"to": when.isoformat()}
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def set_detected(db: Database, clock: Clock, incident_id: int, actor: str, when: dt.datetime,
+                 tz: ZoneInfo) -> Change:
+    """Record when the problem was detected (the start of "time to detect" is the impact's).
+
+    Never before the impact began, so time to detect is never negative.
+    """
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        if when > now + dt.timedelta(minutes=5):
+            raise UserError("The detection can't be in the future.")
+        if when < inc.started_at:
+            raise UserError(
+                f"The detection can't be before the impact began "
+                f"({format_time(inc.started_at, tz)}); if it began earlier, correct "
+                "`started` first."
+            )
+        if inc.detected_at == when:
+            return f"The detection is already set to {format_time(when, tz)}."
+        previous, inc.detected_at = inc.detected_at, when
+        return "detected", f"Detection time set to {format_time(when, tz)}", {
+            "from": previous.isoformat() if previous else None, "to": when.isoformat(),
+        }
 
     return _change(db, clock, incident_id, actor, apply)

@@ -1,4 +1,5 @@
-"""Incident subcommands: start, list, status, severity, lead, facts, times, resolve, reopen."""
+"""Incident subcommands: start, list, status, severity, lead, facts, times (started,
+detected, ended), resolve, reopen."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common.errors import UserError
-from bot.common.timeparse import TIME_EXAMPLES, parse_time
+from bot.common.timeparse import TIME_EXAMPLES, format_time, other_days_hint
 from bot.deps import Deps
 from bot.incidents import blocks
 from bot.incidents import channel as incident_channel
@@ -75,13 +76,18 @@ def help_(ctx: Ctx) -> str:
     return REGISTRY.help_text()
 
 
-def _apply(ctx: Ctx, change: Change) -> str | None:
+def _apply(ctx: Ctx, change: Change, hint: str = "") -> str | None:
     """After a change: refresh the card and tell the channel; otherwise say why not."""
     if not change.changed:
         return change.message
     incident_channel.refresh_card(ctx.deps, ctx.client, change.incident)
-    ctx.respond(text=f"<@{ctx.user_id}>: {change.message}.", response_type="in_channel")
-    if change.incident.status == "resolved" and ctx.require_incident().status != "resolved":
+    inc = change.incident
+    just_resolved = inc.status == "resolved" and ctx.require_incident().status != "resolved"
+    if just_resolved and inc.ended_at and not inc.ended_at_set:  # resolving stored the end
+        hint += (f" Impact end recorded as {format_time(inc.ended_at, ctx.tz)} "
+                 f"(`{COMMAND} ended &lt;time&gt;` corrects it).")
+    ctx.respond(text=f"<@{ctx.user_id}>: {change.message}.{hint}", response_type="in_channel")
+    if just_resolved:
         postmortem.prompt_after_resolve(ctx.deps, ctx.client, change.incident)
     return None
 
@@ -151,31 +157,41 @@ for _order, (_fact, _summary) in enumerate([
     subcommand(_fact, f"{_fact} <text>", _summary, order=20 + _order)(_fact_handler(_fact))
 
 
+def _set_time(ctx: Ctx, usage: str, setter, *,  # type: ignore[no-untyped-def]
+              after_start: bool = False) -> str | None:
+    """Read the time as the person means it for this incident, then ``setter`` stores it."""
+    text = _one_arg(ctx, usage)
+    inc = ctx.require_incident()
+    reading = incidents.read_time(ctx.deps.db, inc, text, ctx.tz, ctx.deps.clock.now(),
+                                  not_before=inc.started_at if after_start else None)
+    change = setter(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id, reading.when, ctx.tz)
+    return _apply(ctx, change, other_days_hint(reading, ctx.tz))
+
+
 @subcommand("started", "started <time>", f"When the impact began ({TIME_EXAMPLES})", order=30)
 def started(ctx: Ctx) -> str | None:
-    when = parse_time(_one_arg(ctx, "started <time>"), ctx.tz, ctx.deps.clock.now())
-    inc = ctx.require_incident()
-    return _apply(ctx, incidents.set_started(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
-                                             when, ctx.tz))
+    return _set_time(ctx, "started <time>", incidents.set_started)
 
 
-@subcommand("ended", "ended <time>", "When the impact ended", order=31)
+@subcommand("detected", "detected <time>", "When the problem was detected", order=31)
+def detected(ctx: Ctx) -> str | None:
+    return _set_time(ctx, "detected <time>", incidents.set_detected, after_start=True)
+
+
+@subcommand("ended", "ended <time>", "When the impact ended", order=32)
 def ended(ctx: Ctx) -> str | None:
-    when = parse_time(_one_arg(ctx, "ended <time>"), ctx.tz, ctx.deps.clock.now())
-    inc = ctx.require_incident()
-    return _apply(ctx, incidents.set_ended(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
-                                           when, ctx.tz))
+    return _set_time(ctx, "ended <time>", incidents.set_ended, after_start=True)
 
 
 @subcommand("resolve", "resolve [<resolution>]", "Resolve now (records the end time)",
-            order=32)
+            order=33)
 def resolve(ctx: Ctx) -> str | None:
     inc = ctx.require_incident()
     return _apply(ctx, incidents.resolve(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                          ctx.args.strip() or None))
 
 
-@subcommand("reopen", "reopen", "Reopen a resolved incident", order=33)
+@subcommand("reopen", "reopen", "Reopen a resolved incident", order=34)
 def reopen(ctx: Ctx) -> str | None:
     inc = ctx.require_incident()
     return _apply(ctx, incidents.reopen(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id))

@@ -4,10 +4,20 @@
 and turns it into a ``Postmortem``: plain, readable strings (times in the incident time
 zone, mentions as names, broadcasts inert) that templates only have to lay out. ``missing``
 says what is still to be recorded, and ``publish`` stores a numbered version.
+
+The timeline is the incident's story (``bot.timeline.rules.Story``): pinned messages and
+notes, and the milestones at their own times (impact began, detected, declared during the
+impact, live changes, impact ended); never the record-keeping. The figures:
+
+- time to detect = detected − impact start;
+- time to resolve = impact end − impact start;
+
+each only when both ends are recorded (so never measured against the moment of typing).
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import re
@@ -18,8 +28,9 @@ from zoneinfo import ZoneInfo
 from bot.common import text as slacktext
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
-from bot.common.timeparse import format_duration, format_time
+from bot.common.timeparse import describe_period, format_duration, format_time
 from bot.postmortem.templates import Rendered, Templates
+from bot.timeline.rules import STORY_KINDS, Story, last_resolved, story_of
 from storage import incidents as incident_repo
 from storage import postmortem as repo
 from storage.db import Database
@@ -34,9 +45,17 @@ NameResolver = Callable[[list[str]], Mapping[str, str]]
 _SAFE_LINK = re.compile(r"^https://[^\s<>|]+$")
 
 
+#: The milestones Sitrep knows from the incident itself: ``event_type`` → line.
+MILESTONES = {"started": "Impact began", "detected": "Issue detected", "ended": "Impact ended"}
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One timeline line: its time (with the date when the incident spans days), who, what."""
+    """One timeline line: its time (with the date when the incident spans days), who, what.
+
+    ``kind`` is ``message``, ``note``, ``event`` (a live change, by ``author``) or
+    ``milestone`` (impact began, detected, ended: no author).
+    """
 
     time: str
     author: str
@@ -74,6 +93,13 @@ class Postmortem:
     started: str
     ended: str | None
     duration: str | None
+    #: ``from 10:00 to 11:30 on 2024-05-03 (UTC)`` once the end is known.
+    period: str | None
+    #: When it was declared (opened in Sitrep), by whom; and whether that was after the fact.
+    declared: str
+    declared_by: str | None
+    recorded_after_the_fact: bool
+    detected: str | None
     detection: str | None
     time_to_detect: str | None
     time_to_resolve: str | None
@@ -84,6 +110,8 @@ class Postmortem:
     escalation: str | None
     misleading: str | None
     spans_days: bool
+    #: The one day every timeline time is on (``None`` when they span days).
+    timeline_day: str | None
     timeline: tuple[Entry, ...]
     improvements: tuple[str, ...]
     tasks: tuple[TaskLine, ...]
@@ -99,7 +127,7 @@ class Postmortem:
     @property
     def noted_entries(self) -> int:
         """Entries people added (pins and notes), as opposed to Sitrep's own events."""
-        return sum(e.kind != "event" for e in self.timeline)
+        return sum(e.kind in ("message", "note") for e in self.timeline)
 
 
 @dataclass(frozen=True)
@@ -145,7 +173,8 @@ def build(record: repo.Record, tz: ZoneInfo, names: Mapping[str, str],
                                    lambda c: channels.get(c) or c)
         return plain.strip() or None
 
-    timeline, spans_days = _timeline(record, tz, names, readable)
+    story = story_of(inc, tz, last_resolved(record.entries))
+    timeline, day = _timeline(record, story, tz, names, readable)
     today = now.astimezone(tz).date()
     tasks = tuple(
         TaskLine(
@@ -157,8 +186,7 @@ def build(record: repo.Record, tz: ZoneInfo, names: Mapping[str, str],
         )
         for t in record.tasks
     )
-    detected = inc.detected_at or (inc.created_at if inc.started_at < inc.created_at else None)
-    since = detected or inc.created_at
+    start, end, detected = inc.started_at, inc.ended_at, inc.detected_at
     return Postmortem(
         incident_id=inc.id,
         ref=inc.ref,
@@ -168,21 +196,26 @@ def build(record: repo.Record, tz: ZoneInfo, names: Mapping[str, str],
         lead=name(inc.lead_user_id),
         channel=inc.channel_name,
         timezone=tz.key,
-        started=format_time(inc.started_at, tz),
-        ended=format_time(inc.ended_at, tz) if inc.ended_at else None,
-        duration=format_duration(inc.ended_at - inc.started_at) if inc.ended_at else None,
+        started=format_time(start, tz),
+        ended=format_time(end, tz) if end else None,
+        duration=format_duration(end - start) if end and end >= start else None,
+        period=describe_period(start, end, tz) if end and end >= start else None,
+        declared=format_time(inc.created_at, tz),
+        declared_by=name(inc.created_by),
+        recorded_after_the_fact=story.after_the_fact,
+        detected=format_time(detected, tz) if detected else None,
         detection=readable(inc.detection),
-        time_to_detect=(format_duration(detected - inc.started_at)
-                        if detected and detected >= inc.started_at else None),
-        time_to_resolve=(format_duration(inc.ended_at - since)
-                         if inc.ended_at and inc.ended_at >= since else None),
+        time_to_detect=(format_duration(detected - start)
+                        if detected and detected >= start else None),
+        time_to_resolve=format_duration(end - start) if end and end >= start else None,
         summary=readable(inc.summary),
         impact=readable(inc.impact),
         root_cause=readable(inc.root_cause),
         resolution=readable(inc.resolution),
         escalation=readable(inc.escalation),
         misleading=readable(inc.misleading),
-        spans_days=spans_days,
+        spans_days=day is None,
+        timeline_day=day,
         timeline=timeline,
         improvements=tuple(r for r in (readable(i.text) for i in record.improvements) if r),
         tasks=tasks,
@@ -191,32 +224,56 @@ def build(record: repo.Record, tz: ZoneInfo, names: Mapping[str, str],
     )
 
 
-def _timeline(record: repo.Record, tz: ZoneInfo, names: Mapping[str, str],
-              readable: Callable[[str | None], str | None]) -> tuple[tuple[Entry, ...], bool]:
-    """The entries, and whether the incident spans days (then each time shows its date).
+def _timeline(record: repo.Record, story: Story, tz: ZoneInfo, names: Mapping[str, str],
+              readable: Callable[[str | None], str | None],
+              ) -> tuple[tuple[Entry, ...], str | None]:
+    """The story's entries and milestones in time order, and the one day they are all on.
+
+    When they span days (``None`` day), each time shows its date. Milestones go first
+    among entries at the same moment, except the impact's end, which goes last.
 
     This is the hot loop of a 10,000-entry postmortem: rows are unpacked in the order of
     ``storage.postmortem.ENTRY_COLUMNS`` and times formatted without ``strftime``.
     """
     inc = record.incident
-    rows = [(row, row[2].astimezone(tz)) for row in record.entries]
-    days = {inc.started_at.astimezone(tz).date(), (inc.ended_at or inc.started_at)
-            .astimezone(tz).date(), *(local.date() for _, local in rows)}
-    spans_days = len(days) > 1
+    tells = story.tells
+    rows = [(row, row[2].astimezone(tz)) for row in record.entries
+            if row[0] in STORY_KINDS or tells(row[0], row[1], row[2])]
+    marks = [(inc.started_at, "started"), (inc.detected_at, "detected"),
+             (inc.ended_at, "ended")]
+    milestones = sorted(((at, kind, at.astimezone(tz)) for at, kind in marks if at is not None),
+                        key=lambda m: m[0])  # stable: began, detected, ended on a tie
+    days = {local.date() for _, _, local in milestones}
+    days.update(local.date() for _, local in rows)
+    single = next(iter(days)) if len(days) == 1 else None
+
+    def clock(local: dt.datetime) -> str:
+        hhmm = f"{local.hour:02d}:{local.minute:02d}"
+        if single is not None:
+            return hhmm
+        return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {hhmm}"
+
     entries = []
     for (kind, event_type, _at, actor, author, author_name, text, link), local in rows:
-        clock = f"{local.hour:02d}:{local.minute:02d}"
-        if spans_days:
-            clock = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {clock}"
+        hhmm = f"{local.hour:02d}:{local.minute:02d}"  # inline: 10,000 calls add up
+        if single is None:
+            hhmm = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {hhmm}"
         entries.append(Entry(
-            time=clock,
+            time=hhmm,
             author=_author(author, author_name, actor, names),
             text=readable(text) or "",
             kind=kind,
             event_type=event_type,
             permalink=link if link and _SAFE_LINK.match(link) else None,
         ))
-    return tuple(entries), spans_days
+    times = [row[2] for row, _ in rows]
+    placed = [((bisect.bisect_right if kind == "ended" else bisect.bisect_left)(times, at),
+               Entry(clock(local), "", MILESTONES[kind], "milestone", kind, None))
+              for at, kind, local in milestones]
+    for index, milestone in reversed(placed):  # from the last, so indexes stay right
+        entries.insert(index, milestone)
+    day = single.isoformat() if single is not None else None
+    return tuple(entries), day
 
 
 def _author(author: str | None, author_name: str | None, actor: str | None,
@@ -245,6 +302,8 @@ def missing(pm: Postmortem, timeline_emoji: str = "pushpin") -> list[Missing]:
     ):
         if not value:
             found.append(Missing(what, (command,)))
+    if pm.detected is None:
+        found.append(Missing("When it was detected is not recorded", ("detected <time>",)))
     if pm.ended is None:
         found.append(Missing("The incident has no end time yet", ("resolve", "ended <time>")))
     if not pm.noted_entries:

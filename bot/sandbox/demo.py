@@ -188,15 +188,14 @@ def act_open(demo: Demo) -> None:
 def act_run(demo: Demo) -> None:
     demo.heading("The team works the incident")
     demo.command("U0LEAD", "started -25m")
+    demo.command("U0LEAD", "detected 09:20")
     demo.command("U0ALICE", "status identified")
     demo.command("U0ALICE", "impact 30% of checkouts fail with a 502 <!channel>")
     demo.command("U0LEAD", "cause Connection pool exhausted after the 09:02 deploy")
     demo.command("U0LEAD", "lead <@U0ALICE|alice>")
-    demo.command("U0ALICE", "resolve Rolled back the deploy and raised the pool limit")
     demo.command("U0ALICE", "stauts monitoring")
     assert demo.incident_channel
     demo.show_channel(demo.incident_channel)
-    demo.show_card()
 
 
 def act_timeline(demo: Demo) -> None:
@@ -229,7 +228,10 @@ def act_timeline(demo: Demo) -> None:
     pin("U0LEAD", rollback)
     pin("U0CARA", done)
     demo.command("U0ALICE", "note -20m first customer ticket about failed payments")
+    demo.command("U0ALICE", "resolve Rolled back the deploy and raised the pool limit")
     demo.command("U0LEAD", "timeline")
+    demo.show_channel(channel)
+    demo.show_card()
 
 
 def act_postmortem(demo: Demo) -> None:

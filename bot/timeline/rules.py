@@ -7,6 +7,12 @@ Rules that live here, not in the Slack shell:
 - It stays while anyone still has the timeline emoji on it (or it was added with the
   shortcut); an edit updates it, a deletion removes it.
 - Entries are ordered by time, then Slack ``ts``, then insertion: equal times keep order.
+  Each has a number (``seq``) given when it is added; removing, editing or moving one, or
+  adding a backdated one, renumbers nothing.
+- Notes and pinned messages can be corrected by hand (``edit``, ``move``), and live status,
+  severity and lead changes moved; the entry keeps who did it and when.
+- Which entries tell the incident's *story* (``Story``) and which are its *audit trail*:
+  the postmortem shows the story; ``/incident timeline`` shows both, apart.
 
 Text kinds: ``message`` entries hold the message made readable (names, links kept) as plain
 text, as it should read in a postmortem; ``note`` and ``event`` entries hold text as typed
@@ -25,6 +31,8 @@ from typing import Any
 from bot.common import text as slacktext
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
+from bot.common.timeparse import format_time
+from bot.incidents.rules import recorded_after_the_fact
 from storage import channel_messages, events
 from storage import incidents as incident_repo
 from storage import timeline as repo
@@ -84,6 +92,72 @@ class Timeline:
     def pinners(self, entry: TimelineEntry) -> list[str]:
         key = (entry.message_channel_id or "", entry.message_ts or "")
         return self.pinned_by.get(key, [])
+
+
+# -- the story and the audit trail -------------------------------------------------------------
+
+#: Events that are part of the story when made while the incident was live.
+LIVE_EVENTS = frozenset({"status", "severity", "lead", "resolved", "reopened"})
+#: Entries people put on the timeline: always part of the story, at their own times.
+STORY_KINDS = frozenset({"message", "note"})
+
+
+@dataclass(frozen=True)
+class Story:
+    """Which entries of one incident tell its story; the rest is its audit trail.
+
+    The story: pinned messages and notes; the declaration when it came during the impact;
+    status, severity and lead changes made while the incident was live (up to its last
+    resolution). The audit trail: what was recorded about it (a fact, a corrected time,
+    a task) and every change typed while recording it after the fact.
+    """
+
+    after_the_fact: bool
+    declared_during_impact: bool
+    #: The last resolution of a resolved incident: changes after it are record-keeping.
+    live_until: dt.datetime | None
+
+    def tells(self, kind: str, event_type: str | None, occurred_at: dt.datetime) -> bool:
+        if kind in STORY_KINDS:
+            return True
+        if kind != "event":
+            return False
+        if event_type == "opened":
+            return self.declared_during_impact
+        if event_type in LIVE_EVENTS:
+            return not self.after_the_fact and (self.live_until is None
+                                                or occurred_at <= self.live_until)
+        return False
+
+
+def story_of(incident: Incident, tz: Any,
+             last_resolved: dt.datetime | None) -> Story:
+    """The ``Story`` of ``incident``; ``last_resolved`` is its latest ``resolved`` event."""
+    after = recorded_after_the_fact(incident, tz)
+    declared, ended = incident.created_at, incident.ended_at
+    during = (not after and incident.started_at <= declared
+              and (ended is None or declared <= ended))
+    live_until = last_resolved if incident.status == "resolved" else None
+    return Story(after, during, live_until)
+
+
+def last_resolved(entries: Sequence[Any]) -> dt.datetime | None:
+    """The time of the latest ``resolved`` event among ``entries`` (in time order)."""
+    for entry in reversed(entries):
+        if entry.kind == "event" and entry.event_type == "resolved":
+            return entry.occurred_at
+    return None
+
+
+def split_story(tl: Timeline, tz: Any) -> tuple[list[TimelineEntry], list[TimelineEntry]]:
+    """``(story, audit trail)``, each in time order."""
+    story = story_of(tl.incident, tz, last_resolved(tl.entries))
+    told: list[TimelineEntry] = []
+    audit: list[TimelineEntry] = []
+    for entry in tl.entries:
+        (told if story.tells(entry.kind, entry.event_type, entry.occurred_at)
+         else audit).append(entry)
+    return told, audit
 
 
 # -- pure helpers ----------------------------------------------------------------------------
@@ -177,7 +251,8 @@ def refresh_entries(db: Database, channel_id: str, ts: str, text: str) -> int:
     with db.session() as s:
         found = repo.entries_for_message(s, channel_id, ts)
         for entry in found:
-            entry.text = text
+            if not (entry.data or {}).get("text_edited"):  # a correction by hand stays
+                entry.text = text
         return len(found)
 
 
@@ -277,18 +352,23 @@ def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, 
         return Outcome("removed", incident, entry)
 
 
-# -- notes, listing, removal -----------------------------------------------------------------
+# -- notes, listing, corrections, removal ---------------------------------------------------
 
-def add_note(db: Database, clock: Clock, *, incident_id: int, user_id: str, author_name: str,
-             text: str, when: dt.datetime | None = None) -> TimelineEntry:
-    """A line typed by hand, at ``when`` (backdated) or now."""
-    now = clock.now()
+def _note_text(text: str) -> str:
     cleaned = slacktext.clean(text)
     if not cleaned:
         raise UserError("Say what happened, e.g. `/incident note 10:05 restarted the primary` "
                         "(the time is optional).")
     if len(cleaned) > NOTE_LIMIT:
         raise UserError(f"That note is {len(cleaned)} characters; keep it under {NOTE_LIMIT}.")
+    return cleaned
+
+
+def add_note(db: Database, clock: Clock, *, incident_id: int, user_id: str, author_name: str,
+             text: str, when: dt.datetime | None = None) -> TimelineEntry:
+    """A line typed by hand, at ``when`` (backdated) or now."""
+    now = clock.now()
+    cleaned = _note_text(text)
     when = when or now
     if when > now + FUTURE_GRACE:
         raise UserError("A note can't be in the future; give the time it happened.")
@@ -309,18 +389,67 @@ def timeline(db: Database, incident_id: int) -> Timeline:
                         repo.reactors_by_message(s, incident_id))
 
 
-def remove(db: Database, incident_id: int, position: int) -> TimelineEntry:
-    """Remove the entry shown as number ``position``; returns it (for the confirmation)."""
+def _numbered(s: Any, incident_id: int, number: int) -> tuple[Incident, TimelineEntry]:
+    """The incident (locked) and its entry ``number``, or a ``UserError`` that says why not."""
+    incident = incident_repo.get(s, incident_id, for_update=True)
+    if incident is None:
+        raise NotFound("That incident no longer exists.")
+    entry = repo.by_seq(s, incident_id, number, for_update=True)
+    if entry is None:
+        raise UserError(f"There is no entry {number} on {incident.ref}'s timeline. "
+                        "`/incident timeline` lists them with their numbers.")
+    return incident, entry
+
+
+def remove(db: Database, incident_id: int, number: int) -> TimelineEntry:
+    """Remove entry ``number``; returns it (for the confirmation)."""
     with db.session() as s:
-        incident = incident_repo.get(s, incident_id, for_update=True)
-        if incident is None:
-            raise NotFound("That incident no longer exists.")
-        entries: Sequence[TimelineEntry] = repo.ordered(s, incident_id)
-        if not entries:
-            raise UserError(f"{incident.ref}'s timeline is empty; there is nothing to remove.")
-        if not 1 <= position <= len(entries):
-            raise UserError(f"There is no entry {position}: {incident.ref}'s timeline has "
-                            f"entries 1 to {len(entries)}. `/incident timeline` lists them.")
-        entry = entries[position - 1]
+        _, entry = _numbered(s, incident_id, number)
         repo.delete_entry(s, entry)
+        return entry
+
+
+def edit(db: Database, clock: Clock, *, incident_id: int, number: int, user_id: str,
+         text: str) -> TimelineEntry:
+    """Correct the words of note or pinned message ``number``; the entry keeps who and when.
+
+    A pinned message corrected here no longer follows the message's own edits in Slack.
+    """
+    cleaned = _note_text(text)
+    with db.session() as s:
+        _, entry = _numbered(s, incident_id, number)
+        if entry.kind not in STORY_KINDS:
+            raise UserError(f"Entry {number} is Sitrep's own record of what happened; only "
+                            "notes and pinned messages can be edited. `/incident timeline "
+                            f"remove {number}` removes it.")
+        if entry.kind == "message":
+            cleaned = slacktext.readable(cleaned)  # message entries hold plain text
+            entry.data = {**(entry.data or {}), "text_edited": True}
+        entry.text = cleaned
+        entry.edited_by, entry.edited_at = user_id, clock.now()
+        s.flush()
+        return entry
+
+
+def move(db: Database, clock: Clock, *, incident_id: int, number: int, user_id: str,
+         when: dt.datetime, tz: Any) -> TimelineEntry:
+    """Put entry ``number`` at ``when`` (the time it really happened); keeps who and when.
+
+    Notes, pinned messages and status, severity and lead changes can move; the audit trail
+    (facts recorded, times corrected, tasks) and the declaration stay when they happened.
+    """
+    now = clock.now()
+    if when > now + FUTURE_GRACE:
+        raise UserError("An entry can't be moved into the future; give the time it happened.")
+    with db.session() as s:
+        _, entry = _numbered(s, incident_id, number)
+        if entry.kind == "event" and entry.event_type not in LIVE_EVENTS:
+            raise UserError(f"Entry {number} records when something was done in Sitrep, so "
+                            "it stays at that time. Notes, pinned messages and status, "
+                            "severity or lead changes can be moved.")
+        if entry.occurred_at == when:
+            raise UserError(f"Entry {number} is already at {format_time(when, tz)}.")
+        entry.occurred_at = when
+        entry.edited_by, entry.edited_at = user_id, now
+        s.flush()
         return entry

@@ -1,4 +1,5 @@
-"""Timeline listeners: message events, 📌 reactions, the message shortcut, notes, the listing.
+"""Timeline listeners: message events, 📌 reactions, the message shortcut, notes, the listing
+and its corrections (``timeline edit|move|remove <n>``).
 
 Events are processed before Bolt answers (``process_before_response``): a pin that cannot
 be stored raises, Bolt answers 500, and Slack redelivers it; the event id claimed with the
@@ -18,7 +19,15 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.common.errors import UserError
 from bot.common.text import mrkdwn
-from bot.common.timeparse import TIME_EXAMPLES, format_time, parse_time, split_leading_time
+from bot.common.timeparse import (
+    TIME_EXAMPLES,
+    Frame,
+    Reading,
+    format_time,
+    other_days_hint,
+    parse_time,
+    split_leading_time,
+)
 from bot.deps import Deps
 from bot.incidents import rules as incidents
 from bot.slack import limits
@@ -34,23 +43,30 @@ log = logging.getLogger(__name__)
 NOTE_USAGE = (f"Usage: `{COMMAND} note [&lt;time&gt;] &lt;text&gt;` — the time is optional "
               f"({TIME_EXAMPLES}).")
 TIMELINE_USAGE = (f"Usage: `{COMMAND} timeline` (only you see it), "
-                  f"`{COMMAND} timeline &lt;page&gt;`, or `{COMMAND} timeline remove &lt;n&gt;`.")
+                  f"`{COMMAND} timeline &lt;page&gt;`, "
+                  f"`{COMMAND} timeline edit &lt;n&gt; &lt;text&gt;`, "
+                  f"`{COMMAND} timeline move &lt;n&gt; &lt;time&gt;` or "
+                  f"`{COMMAND} timeline remove &lt;n&gt;`.")
 _REMOVE = re.compile(r"^(?:remove|rm|delete|del)\s+#?(\d+)$", re.I)
+_EDIT = re.compile(r"^edit(?:\s+#?(\d+))?(?:\s+(.*))?$", re.I | re.S)
+_MOVE = re.compile(r"^(?:move|mv)(?:\s+#?(\d+))?(?:\s+(.*))?$", re.I | re.S)
 #: A first word that was surely meant as a time: a typo in it is an error, not note text.
 _TIMEISH = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}(:\d{2})?(am|pm)?|-\d+[a-z]*)$", re.I)
 
 
-def leading_time(args: str, tz: Any, now: Any) -> tuple[Any, str]:
-    """``"10:05 restarted db"`` → ``(10:05 in tz as UTC, "restarted db")``; no time → now.
+def leading_time(args: str, tz: Any, now: Any,
+                 frame: Frame | None = None) -> tuple[Reading | None, str]:
+    """``"10:05 restarted db"`` → ``(10:05 in tz, "restarted db")``; no time → ``None``.
 
+    A bare time is placed by the incident's ``frame`` (see ``timeparse.read_time``).
     ``"25:00 x"`` or ``"2024-02-30 x"`` raise the time parser's explanation instead of
     quietly becoming a note that starts with a bad time.
     """
-    when, text = split_leading_time(args, tz, now)
+    reading, text = split_leading_time(args, tz, now, frame)
     head = args.split(maxsplit=1)[0] if args.split() else ""
-    if when is None and _TIMEISH.match(head):
+    if reading is None and _TIMEISH.match(head):
         parse_time(head, tz, now)  # raises a UserError that says what is wrong
-    return when, text
+    return reading, text
 
 
 def workspace_url(context: BoltContext) -> str | None:
@@ -66,19 +82,21 @@ def note(ctx: Ctx) -> str | None:
     if not ctx.args.strip():
         raise UserError(NOTE_USAGE)
     inc = ctx.require_incident()
-    when, text = leading_time(ctx.args, ctx.tz, ctx.deps.clock.now())
+    frame = incidents.time_frame(ctx.deps.db, inc, ctx.tz)
+    reading, text = leading_time(ctx.args, ctx.tz, ctx.deps.clock.now(), frame)
     entry = rules.add_note(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, user_id=ctx.user_id,
                           author_name=ctx.deps.people.name(ctx.client, ctx.user_id),
-                          text=text, when=when)
+                          text=text, when=reading.when if reading else None)
+    hint = other_days_hint(reading, ctx.tz) if reading else ""
     ctx.respond(text=f"<@{ctx.user_id}> noted on the timeline at "
-                     f"{format_time(entry.occurred_at, ctx.tz)}: "
-                     f"{limits.fit(mrkdwn(entry.text), limits.READABLE_TEXT - 200)}",
+                     f"{format_time(entry.occurred_at, ctx.tz)} (entry {entry.seq}): "
+                     f"{limits.fit(mrkdwn(entry.text), limits.READABLE_TEXT - 300)}{hint}",
                 response_type="in_channel")
     return None
 
 
-@subcommand("timeline", "timeline [<page>] | timeline remove <n>",
-            "Show the timeline (only you see it), or remove entry n", order=41)
+@subcommand("timeline", "timeline [<page>] | timeline edit|move|remove <n> …",
+            "Show the timeline (only you see it); correct or remove entry n", order=41)
 def timeline(ctx: Ctx) -> str | None:
     args = ctx.args.strip()
     inc = ctx.require_incident()
@@ -89,10 +107,41 @@ def timeline(ctx: Ctx) -> str | None:
         ctx.respond(text=render.removed_entry_text(ctx.user_id, n, entry, ctx.tz),
                     response_type="in_channel")
         return None
+    edit = _EDIT.match(args)
+    if edit:
+        return edit_entry(ctx, edit.group(1), edit.group(2))
+    move = _MOVE.match(args)
+    if move:
+        return move_entry(ctx, move.group(1), move.group(2))
     if args and not args.isdigit():
         raise UserError(TIMELINE_USAGE)
     tl = rules.timeline(ctx.deps.db, inc.id)
     return render.timeline_page(tl, ctx.tz, int(args) if args else 1)
+
+
+def edit_entry(ctx: Ctx, number: str | None, text: str | None) -> None:
+    """``timeline edit <n> <text>``: new words for a note or a pinned message."""
+    if not number or not (text or "").strip():
+        raise UserError(f"Usage: `{COMMAND} timeline edit &lt;n&gt; &lt;text&gt;` — "
+                        f"`{COMMAND} timeline` shows the numbers.")
+    inc = ctx.require_incident()
+    entry = rules.edit(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, number=int(number),
+                       user_id=ctx.user_id, text=text or "")
+    ctx.respond(text=render.edited_entry_text(ctx.user_id, entry, ctx.tz),
+                response_type="in_channel")
+
+
+def move_entry(ctx: Ctx, number: str | None, when: str | None) -> None:
+    """``timeline move <n> <time>``: put an entry at the time it really happened."""
+    if not number or not (when or "").strip():
+        raise UserError(f"Usage: `{COMMAND} timeline move &lt;n&gt; &lt;time&gt;` "
+                        f"({TIME_EXAMPLES}) — `{COMMAND} timeline` shows the numbers.")
+    inc = ctx.require_incident()
+    reading = incidents.read_time(ctx.deps.db, inc, when or "", ctx.tz, ctx.deps.clock.now())
+    entry = rules.move(ctx.deps.db, ctx.deps.clock, incident_id=inc.id, number=int(number),
+                       user_id=ctx.user_id, when=reading.when, tz=ctx.tz)
+    ctx.respond(text=render.moved_entry_text(ctx.user_id, entry, ctx.tz)
+                + other_days_hint(reading, ctx.tz), response_type="in_channel")
 
 
 def register(app: App, deps: Deps) -> None:

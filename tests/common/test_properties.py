@@ -11,13 +11,14 @@ from hypothesis import strategies as st
 
 from bot.common.errors import UserError
 from bot.common.text import clean, escape, from_slack, mentioned_users, mrkdwn, to_slack
-from bot.common.timeparse import parse_time, split_leading_time
+from bot.common.timeparse import Frame, on_days, parse_time, split_leading_time
 from bot.incidents import rules as incidents
 from bot.incidents.slack import parse_start
 from bot.slack.commands import REGISTRY, split
 
 ZONES = st.sampled_from([ZoneInfo(z) for z in ("UTC", "Europe/Paris", "Pacific/Auckland",
-                                               "Pacific/Honolulu", "America/New_York")])
+                                               "Pacific/Honolulu", "America/New_York",
+                                               "America/Los_Angeles")])
 NOWS = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1),
                     timezones=st.just(dt.UTC))
 SLACKISH = st.text(alphabet=st.sampled_from(list("<>!@#|^&;:-_ abcUCW019\n\t\u202e😀ש")) |
@@ -48,8 +49,8 @@ def test_time_parser_returns_utc_or_user_error(text: str, tz: ZoneInfo, now: dt.
         assert err.message
     else:
         assert when.tzinfo is not None and when.utcoffset() == dt.timedelta(0)
-    when2, rest = split_leading_time(text, tz, now)
-    assert when2 is None or when2.utcoffset() == dt.timedelta(0)
+    reading, rest = split_leading_time(text, tz, now)
+    assert reading is None or reading.when.utcoffset() == dt.timedelta(0)
     assert isinstance(rest, str)
 
 
@@ -59,6 +60,27 @@ def test_bare_times_are_never_far_in_the_future(h: int, m: int, tz: ZoneInfo,
     when = parse_time(f"{h:02d}:{m:02d}", tz, now)
     assert when - now <= dt.timedelta(minutes=5)
     assert now - when <= dt.timedelta(hours=49)
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 23), st.integers(0, 59), ZONES, NOWS,
+       st.integers(0, 72 * 60), st.integers(1, 2000))
+def test_bare_times_of_an_earlier_incident_land_on_its_days(
+        h: int, m: int, tz: ZoneInfo, start: dt.datetime, minutes: int, days_later: int) -> None:
+    """On an incident recorded after the fact, a bare time is never far from its days, never
+    in the future, and inside the incident whenever one occurrence is."""
+    frame = Frame(start, start + dt.timedelta(minutes=minutes))
+    now = frame.end + dt.timedelta(days=days_later)
+    reading = on_days(dt.time(h, m), tz, frame, now)
+    assert reading is not None and reading.on_incident_days
+    when = reading.when
+    assert when <= now and when.astimezone(tz).strftime("%H:%M") in (
+        f"{h:02d}:{m:02d}", f"{(h + 1) % 24:02d}:{m:02d}")  # moved on by a DST gap only
+    assert frame.start - dt.timedelta(hours=25) <= when <= frame.end + dt.timedelta(hours=25)
+    inside = [o for o in (when, *reading.others) if frame.start <= o <= frame.end]
+    if inside:
+        assert frame.start <= when <= frame.end and when == min(inside)
+    assert when not in reading.others
 
 
 @given(SLACKISH)

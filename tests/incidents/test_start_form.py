@@ -56,6 +56,8 @@ def test_an_expired_response_url_falls_back_to_a_dm(sandbox: Sandbox) -> None:
     secret = sb.fake.add_channel("secret", members=["U0LEAD"], is_private=True)
     submit_form(sb, secret, minutes_later=31)  # Slack's response URLs last 30 minutes
     assert stored(sb)[0].channel_id
+    # The DM is opened after the ack, in the work that follows it: wait for it to exist.
+    assert sb.fake.wait_for(lambda: sb.fake.dm_channel_id("U0LEAD") is not None)
     dm = sb.fake.dm_channel_id("U0LEAD")
     assert dm and sb.fake.wait_for(lambda: sb.fake.messages(dm))
     assert "*INC-1* (SEV1) opened by <@U0LEAD>" in sb.fake.messages(dm)[0]["text"]

@@ -62,15 +62,18 @@ def seed_realistic(db: Database) -> int:
         inc.started_at = at(0)
         ev(s, incident_id=iid, event_type="started", actor="U0LEAD", now=at(20),
            text="Impact start set to 2024-05-03 23:00 CEST")
+        inc.detected_at = at(2)
+        ev(s, incident_id=iid, event_type="detected", actor="U0LEAD", now=at(21),
+           text="Detection time set to 2024-05-03 23:02 CEST")
         _message(s, iid, 2, None, ":rotating_light: Alert: checkout 5xx rate above 5% "
                  "<!channel>", name="Alertmanager")
         _message(s, iid, 19, "U0LEAD", "Declaring an incident. <@U0ALICE> can you look at "
                  "the payment gateway dashboards?")
         _message(s, iid, 24, "U0ALICE", "Gateway p99 is 4s, pool usage at 100% "
                  "<https://grafana.example.com/d/pay?from=now-1h&amp;to=now|dashboard>")
-        s.add(TimelineEntry(incident_id=iid, kind="note", occurred_at=at(25), actor_user_id="U0BOB",
-                            text="Customer support reports failed checkouts in FR and DE",
-                            created_at=at(26)))
+        timeline.add(s, incident_id=iid, kind="note", occurred_at=at(25), now=at(26),
+                     actor_user_id="U0BOB",
+                     text="Customer support reports failed checkouts in FR and DE")
         ev(s, incident_id=iid, event_type="status", actor="U0ALICE", now=at(31),
            text="Status changed from investigating to identified",
            data={"from": "investigating", "to": "identified"})
@@ -94,9 +97,8 @@ def seed_realistic(db: Database) -> int:
         _message(s, iid, 80, "U0ALICE", "Backlog of queued payments fully processed")
         _message(s, iid, 85, "U0LEAD", "Sending the customer update now")
         _message(s, iid, 88, "U0ALICE", "No errors for 30 minutes, resolving")
-        s.add(TimelineEntry(incident_id=iid, kind="note", occurred_at=at(89),
-                            actor_user_id="U0ALICE", text="Handing over to the day shift",
-                            created_at=at(95)))
+        timeline.add(s, incident_id=iid, kind="note", occurred_at=at(89), now=at(95),
+                     actor_user_id="U0ALICE", text="Handing over to the day shift")
         ev(s, incident_id=iid, event_type="resolved", actor="U0ALICE", now=at(90),
            text="Incident resolved", data={"from": "monitoring"})
 
@@ -151,8 +153,12 @@ def add_bulk(db: Database, incident_id: int, entries: int, tasks: int) -> None:
         assert inc is not None
         start = inc.started_at
         if entries:
+            first_seq = inc.last_entry_seq + 1
+            s.execute(update(Incident).where(Incident.id == incident_id)
+                      .values(last_entry_seq=first_seq + entries - 1))
             s.execute(insert(TimelineEntry), [
-                {"incident_id": incident_id, "kind": "message" if i % 3 else "note",
+                {"incident_id": incident_id, "seq": first_seq + i,
+                 "kind": "message" if i % 3 else "note",
                  "occurred_at": start + dt.timedelta(minutes=i),
                  "sort_ts": f"{(start + dt.timedelta(minutes=i)).timestamp():.6f}",
                  "author_user_id": ids[i % 4], "actor_user_id": ids[(i + 1) % 4],

@@ -71,10 +71,16 @@ def test_the_postmortem_reads_like_people_talk(db: Database) -> None:
     assert pm.ref == "INC-7" and pm.severity == "SEV1" and pm.lead == "alice"
     assert (pm.started, pm.ended, pm.duration) == ("2024-05-03 23:00 CEST",
                                                    "2024-05-04 00:30 CEST", "1h 30m")
-    assert (pm.time_to_detect, pm.time_to_resolve) == ("18m", "1h 12m")
-    assert pm.spans_days and pm.timeline[0].time == "2024-05-03 23:02"
-    assert pm.timeline[0].author == "Alertmanager"  # a bot's stored name
-    assert "@alice" in pm.timeline[2].text  # <@U0ALICE> as a name
+    # detected − impact start; impact end − impact start
+    assert (pm.time_to_detect, pm.time_to_resolve) == ("2m", "1h 30m")
+    assert pm.spans_days and pm.timeline_day is None
+    assert pm.timeline[0] == postmortem.Entry("2024-05-03 23:00", "", "Impact began",
+                                              "milestone", "started", None)
+    assert [e.text for e in pm.timeline[1:3]] == [
+        "Issue detected", ":rotating_light: Alert: checkout 5xx rate above 5% @channel"]
+    assert pm.timeline[2].author == "Alertmanager"  # a bot's stored name
+    assert "@alice" in pm.timeline[4].text  # <@U0ALICE> as a name
+    assert pm.timeline[-1].text == "Impact ended" and pm.timeline[-2].text == "Incident resolved"
     assert [t.ref for t in pm.tasks] == ["T-1", "T-2", "T-3"]
     assert [(t.done, t.overdue, t.due) for t in pm.tasks] == [
         (True, False, "2024-05-03"), (False, True, "2024-05-05"), (False, False, None)]
@@ -86,18 +92,21 @@ def test_the_postmortem_reads_like_people_talk(db: Database) -> None:
 def test_single_day_incident_shows_times_without_dates(db: Database) -> None:
     incident_id = bare_incident(db, started_at=at(-30))
     pm = compile_(db, incident_id)
-    assert not pm.spans_days and pm.timeline[0].time == "23:00"
+    assert not pm.spans_days and pm.timeline_day == "2024-05-03"
+    assert [(e.time, e.text) for e in pm.timeline] == [
+        ("22:30", "Impact began"), ("23:00", "Incident opened by @U0LEAD (sev3): Search is slow")]
+    assert "Times in Europe/Paris, on 2024-05-03." in postmortem.render(pm, Templates()).text
 
 
 def test_nothing_recorded_shows_placeholders_never_empty_headings(db: Database) -> None:
     pm = compile_(db, bare_incident(db))
     md = postmortem.render(pm, Templates()).text
-    for placeholder in ("**Summary:** _Not recorded yet: `/incident summary <text>`_",
-                        "**Impact:** _Not recorded yet: `/incident impact <text>`_",
+    for placeholder in ("## Issue Summary\n\n_Not recorded yet: `/incident summary <text>`_",
+                        "- **Impact:** _Not recorded yet: `/incident impact <text>`_",
                         "**Root cause:** _Not recorded yet: `/incident cause <text>`_",
                         "**Resolution:** _Not recorded yet: `/incident resolution <text>`_",
                         "_No improvements recorded yet", "_No tasks yet",
-                        "_not ended yet_", "**Lead:** _no lead_"):
+                        "_not ended yet: `/incident ended <time>`_", "**Lead:** _no lead_"):
         assert placeholder in md
     lines = md.splitlines()
     for i, line in enumerate(lines):
@@ -115,7 +124,7 @@ def test_missing_lists_what_is_still_to_record(db: Database) -> None:
     assert what == [
         "No summary yet", "The impact is not recorded", "No root cause yet",
         "No resolution recorded", "How it was detected is not recorded",
-        "The incident has no end time yet",
+        "When it was detected is not recorded", "The incident has no end time yet",
         "Nothing on the timeline yet besides Sitrep's own events "
         "(react with :pushpin: to a message)",
         "No corrective tasks or improvements",
@@ -160,13 +169,13 @@ def test_long_timeline_is_cut_for_slack_only(db: Database) -> None:
         for i in range(300):
             timeline.add(s, incident_id=incident_id, kind="note", occurred_at=at(i), now=at(i),
                          actor_user_id="U0LEAD", text=f"note {i}")
-    pm = compile_(db, incident_id)
+    pm = compile_(db, incident_id)  # impact began, opened, 300 notes
     cut = postmortem.for_slack(pm, keep=100)
-    assert len(cut.timeline) == 100 and cut.timeline_omitted == 201
+    assert len(cut.timeline) == 100 and cut.timeline_omitted == 202
     slack = postmortem.render(cut, Templates(), "slack").text
-    assert "note 48" in slack and "note 49" not in slack and "note 250" in slack
-    assert "201 more entries" in slack
-    assert slack.index("note 48") < slack.index("201 more entries") < slack.index("note 250")
+    assert "note 47" in slack and "note 48" not in slack and "note 250" in slack
+    assert "202 more entries" in slack
+    assert slack.index("note 47") < slack.index("202 more entries") < slack.index("note 250")
     assert postmortem.for_slack(pm, keep=1000) is pm
 
 
@@ -203,4 +212,50 @@ def test_times_follow_the_zone_given(db: Database) -> None:
     pm = postmortem.compile_incident(db, seed_realistic(db), ZoneInfo("UTC"),
                                      now=dt.datetime(2024, 5, 6, tzinfo=dt.UTC))
     assert pm.started == "2024-05-03 21:00 UTC" and pm.timezone == "UTC"
-    assert not pm.spans_days and pm.timeline[0].time == "21:02"
+    assert not pm.spans_days and [e.time for e in pm.timeline[:3]] == ["21:00", "21:02", "21:02"]
+
+
+def test_an_incident_recorded_after_the_fact_tells_its_story_not_the_write_up(
+        db: Database) -> None:
+    """Opened on 2024-05-06 about the night of 2024-05-03: the write-up's typing stays out."""
+    typed = NOW - dt.timedelta(hours=1)  # 2024-05-06 09:30 CEST
+    with db.session() as s:
+        inc = incidents.create(
+            s, team_id=TEAM, now=typed, title="Search is slow", severity="sev3",
+            status="resolved", created_by="U0LEAD", lead_user_id="U0LEAD", started_at=at(0),
+            ended_at=at(45), ended_at_set=True, detected_at=at(10))
+        for event_type, text in (("opened", "Incident opened by <@U0LEAD>"),
+                                 ("started", "Impact start set to 2024-05-03 23:00 CEST"),
+                                 ("status", "Status changed from investigating to identified"),
+                                 ("impact", "Impact recorded"), ("resolved", "Incident resolved")):
+            timeline.add_event(s, incident_id=inc.id, event_type=event_type, actor="U0LEAD",
+                               now=typed, text=text)
+        timeline.add(s, incident_id=inc.id, kind="note", occurred_at=at(20), now=typed,
+                     actor_user_id="U0BOB", author_user_id="U0BOB", author_name="bob",
+                     text="reindexing")
+        incident_id = inc.id
+    pm = compile_(db, incident_id)
+    assert pm.recorded_after_the_fact and pm.declared == "2024-05-06 09:30 CEST"
+    assert [(e.time, e.author, e.text) for e in pm.timeline] == [
+        ("23:00", "", "Impact began"), ("23:10", "", "Issue detected"),
+        ("23:20", "bob", "reindexing"), ("23:45", "", "Impact ended")]
+    assert pm.timeline_day == "2024-05-03"
+    # Both figures from the recorded times, never from when they were typed.
+    assert (pm.time_to_detect, pm.time_to_resolve, pm.duration) == ("10m", "45m", "45m")
+    for fmt in ("md", "slack", "html"):
+        text = postmortem.render(pm, Templates(), fmt).text
+        assert text.count("Recorded after the fact") == 1, fmt
+        assert "2024-05-06 09:30 CEST" in text and "Impact recorded" not in text, fmt
+    live = compile_(db, bare_incident(db))
+    assert not live.recorded_after_the_fact
+    assert "after the fact" not in postmortem.render(live, Templates()).text
+
+
+def test_figures_need_both_ends_and_are_never_negative(db: Database) -> None:
+    pm = compile_(db, bare_incident(db))
+    assert (pm.time_to_detect, pm.time_to_resolve, pm.detected) == (None, None, None)
+    detected_early = bare_incident(db, detected_at=at(-5), ended_at=at(30))
+    pm = compile_(db, detected_early)  # stored before the start (only possible by hand)
+    assert (pm.time_to_detect, pm.time_to_resolve) == (None, "30m")
+    at_once = compile_(db, bare_incident(db, detected_at=at(0)))
+    assert at_once.time_to_detect == "0m" and at_once.time_to_resolve is None

@@ -98,7 +98,7 @@ def test_preview_is_ephemeral_and_lists_what_is_missing(sb: Sandbox) -> None:
     assert "The impact is not recorded" not in text
     assert ":memo: *INC-1 Postmortem: Checkout is failing*" in text
     assert "*Impact:* 30% of checkouts fail" in text
-    assert "(time zone Europe/Paris)" in text and "CEST" in text
+    assert "_(times in Europe/Paris, on " in text and "CEST" in text
     assert "`/incident postmortem publish` posts it here" in text
     assert len(sb.fake.calls_to("chat.postMessage")) == posted  # nothing in the channel
     with sb.db.session() as s:

@@ -17,6 +17,13 @@ def test_demo_plays_every_act_and_ends_on_the_postmortem() -> None:
                     "Corrective and Preventative Measures"):
         assert heading in text
     assert text.rstrip().splitlines()[-1].startswith("Done:")
+    # Impact 09:07 to 09:44, detected 09:20: the figures come from those times only.
+    published = text.split("== 7. The published postmortem")[1]
+    assert "- **Time to detect:** 13m\n- **Time to resolve:** 37m" in published
+    story = published.split("## Timeline")[1].split("## Root Cause")[0]
+    assert "- **09:07** Impact began" in story and "- **09:44** Impact ended" in story
+    assert "recorded" not in story and "set to" not in story  # the audit trail stays out
+    assert "*Audit trail* _(what was recorded and when; not in the postmortem)_" in text
     assert "Traceback" not in text
     assert text.count("<!channel>") == 1  # as typed; everything Sitrep posted is inert
 

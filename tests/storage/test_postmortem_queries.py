@@ -44,7 +44,9 @@ def test_statement_count_does_not_grow_with_the_incident(db: Database) -> None:
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 5, statements
     assert counts[0] == counts[1] <= MAX_STATEMENTS
-    assert len(pm.timeline) == 2_000 and len(pm.tasks) == 150
+    assert len(pm.timeline) == 2_000 + 2 and len(pm.tasks) == 150
+    assert [e.text for e in pm.timeline if e.kind == "milestone"] == ["Impact began",
+                                                                       "Impact ended"]
     assert pm.lead == "lee"  # names came with the same queries
 
 

@@ -50,7 +50,9 @@ def test_notes_are_backdated_in_the_incident_timezone_and_listed_in_order(paris:
     listing = command(sb, channel, "timeline")
     assert listing.startswith("*INC-1 timeline* — 6 entries, times in Europe/Paris")
     lines = listing.splitlines()[1:7]
-    assert [line.split(" ", 1)[0] for line in lines] == [f"`{n}`" for n in range(1, 7)]
+    # Listed in time order, each under the number it got when it was added (opened is 1):
+    # backdating a note renumbers nothing.
+    assert [line.split(" ", 1)[0] for line in lines] == [f"`{n}`" for n in (5, 6, 2, 3, 1, 4)]
     assert "*2024-05-03 11:05 CEST* :memo: *lee*: two at the same time: first" in lines[0]
     assert "*13:55 CEST* :memo: *bob*: checked the dashboards" in lines[3]
     assert ":rotating_light: Incident opened by <@U0LEAD>" in lines[4]  # opened at 14:00
@@ -125,7 +127,8 @@ def test_a_long_timeline_is_paged_and_numbered_across_pages(paris: Sandbox) -> N
         assert len(text) < 4000
         seen += [line.split("`")[1] for line in text.splitlines() if line.startswith("`")
                  and line[1].isdigit()]
-    assert seen == [str(n) for n in range(1, 62)]
+    # The 60 backdated notes (2 to 61) come before the opening (1), which they predate.
+    assert seen == [str(n) for n in range(2, 62)] + ["1"]
     assert "try `/incident timeline 1`" in command(sb, channel, f"timeline {pages + 1}")
 
 

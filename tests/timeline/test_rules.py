@@ -72,7 +72,8 @@ def test_parse_message_from_slack_shapes() -> None:
 
 
 def _entry(n: int, kind: str, text: str, when: dt.datetime, **kw: object) -> TimelineEntry:
-    return TimelineEntry(id=n, incident_id=1, kind=kind, text=text, occurred_at=when, **kw)
+    return TimelineEntry(id=n, seq=n, incident_id=1, kind=kind, text=text, occurred_at=when,
+                         **kw)
 
 
 def test_render_escapes_messages_keeps_markup_of_events_and_clips() -> None:
@@ -109,7 +110,8 @@ def test_pages_number_across_pages_and_name_the_zone() -> None:
 def incidents_stub():  # type: ignore[no-untyped-def]
     from storage.models import Incident
 
-    return Incident(id=1, number=7, title="t", severity="sev2", status="investigating")
+    return Incident(id=1, number=7, title="t", severity="sev2", status="investigating",
+                    started_at=NOW, created_at=NOW, ended_at=None)
 
 
 # -- with a database (SQLite and PostgreSQL) -------------------------------------------------
@@ -175,7 +177,9 @@ def test_notes_validate_and_remove_checks_the_number(db: Database, incident) -> 
     note = rules.add_note(db, clock, incident_id=incident.id, user_id="U1", author_name="a",
                          text="<!here> ok", when=NOW + dt.timedelta(minutes=4))
     assert note.text == "<!here> ok"  # as typed; outputs disarm it
-    with pytest.raises(UserError, match="entries 1 to 2"):
+    with pytest.raises(UserError, match="no entry 3 on INC-1's timeline"):
         rules.remove(db, incident.id, 3)
     assert rules.remove(db, incident.id, 2).text == "<!here> ok"
+    with pytest.raises(UserError, match="no entry 2"):  # numbers are never reused
+        rules.remove(db, incident.id, 2)
     assert [e.kind for e in rules.timeline(db, incident.id).entries] == ["event"]

@@ -1,7 +1,7 @@
 """tasks: back off a reminder that Slack refused for a reason not understood
 
-Revision ID: 0003_task_send_backoff
-Revises: 0002_text_as_typed
+Revision ID: 0004_task_send_backoff
+Revises: 0003_timeline_entry_numbers
 Create Date: 2026-12-02 10:00:00.000000
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import storage.models
 
 
-revision: str = '0003_task_send_backoff'
-down_revision: str | None = '0002_text_as_typed'
+revision: str = '0004_task_send_backoff'
+down_revision: str | None = '0003_timeline_entry_numbers'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
