@@ -22,8 +22,12 @@ class BuildPy(build_py):
 
     def run(self) -> None:
         super().run()
+        if self.editable_mode:  # an editable install reads the project's own manifest.yml
+            return
+        target = Path(self.build_lib, "bot", "sandbox", "fakeslack")
+        target.mkdir(parents=True, exist_ok=True)
         self.copy_file("manifest.yml",
-                       str(Path(self.build_lib, "bot", "sandbox", "fakeslack", "manifest.yml")))
+                       str(target / "manifest.yml"))
 
 
 setup(
