@@ -9,7 +9,26 @@ packages in ``pyproject.toml`` could map it too, but would have to name every pa
 hand; here new packages are still found by themselves.
 """
 
+from pathlib import Path
+
 from setuptools import find_namespace_packages, setup
+from setuptools.command.build_py import build_py
+
+
+class BuildPy(build_py):
+    """Also put ``manifest.yml`` in the package: it stays at the project's root, where admins
+    paste it from, and the demo's fake Slack grants the app what it declares
+    (``bot/sandbox/fakeslack/manifest.py`` reads the copy in an installed wheel)."""
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:  # an editable install reads the project's own manifest.yml
+            return
+        target = Path(self.build_lib, "bot", "sandbox", "fakeslack")
+        target.mkdir(parents=True, exist_ok=True)
+        self.copy_file("manifest.yml",
+                       str(target / "manifest.yml"))
+
 
 setup(
     # Namespace discovery also finds storage/migrations/ (Alembic's env.py and revisions,
@@ -19,4 +38,5 @@ setup(
               "bot.templates"],
     package_dir={"bot.templates": "templates"},
     package_data={"bot.templates": ["*.j2"], "storage.migrations": ["*.mako"]},
+    cmdclass={"build_py": BuildPy},
 )

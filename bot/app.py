@@ -6,8 +6,10 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
 from bot import metrics
@@ -47,16 +49,22 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
     ``process_before_response`` makes an event's HTTP status tell the truth: a handler that
     could not store it answers 500 and Slack redelivers. Slash commands and modal
     submissions still answer at once: they ack, then do their work in a lazy listener.
+
+    A signed request that no listener wants (an ``app_rate_limited`` notice, a button on a
+    message from an older version, an event subscribed to but not handled) is answered
+    200: Slack retries anything else, and too many failed deliveries make it disable the
+    app's event subscriptions (https://docs.slack.dev/reference/events/app_rate_limited).
     """
     settings = deps.settings
     app = SitrepApp(
         signing_secret=settings.signing_secret,
-        client=client or make_client(settings),
+        client=client or make_client(settings, deps.slack_health),
         process_before_response=True,
         token_verification_enabled=verify_token,
         listener_executor=executor or ThreadPoolExecutor(
             max_workers=16, thread_name_prefix="sitrep-listener"),
         ignoring_self_events_enabled=True,
+        raise_error_for_unhandled_request=True,  # to on_error, which answers 200
     )
 
     @app.middleware
@@ -74,7 +82,27 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
         module.register(app, deps)
 
     @app.error
-    def on_error(error: Exception) -> None:
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            return unhandled(body)
         log.error("listener error: %s", error, exc_info=error)
+        return None
 
     return app
+
+
+def unhandled(body: dict[str, Any]) -> BoltResponse:
+    """The answer to a verified request no listener handles: 200, noted in the log.
+
+    ``app_rate_limited`` is worth a warning: Slack is dropping the app's events (pins and
+    messages of incident channels) for the rest of that minute.
+    """
+    if body.get("type") == "app_rate_limited":
+        log.warning("Slack rate-limits Sitrep's events (minute %s): some events were dropped",
+                    body.get("minute_rate_limited"))
+    else:
+        kind = body.get("type") or ("command" if body.get("command") else "unknown")
+        detail = (body.get("event") or {}).get("type") or [
+            a.get("action_id") for a in body.get("actions") or []] or body.get("callback_id")
+        log.debug("no listener for a %s request (%s); answered 200", kind, detail)
+    return BoltResponse(status=200, body="")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from bot import metrics
 from bot.common.clock import Clock, SystemClock
 from bot.settings import Settings
+from bot.slack.channels import ChannelIds
+from bot.slack.health import SlackHealth
 from bot.slack.people import People
 from storage.db import Database
 
@@ -22,11 +24,17 @@ class Deps:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     people: People = field(init=False)
+    #: Channel names (``ANNOUNCE_CHANNEL``) resolved to ids, once.
+    channels: ChannelIds = field(init=False)
+    #: What Slack thinks of Sitrep itself (token, scopes, Messages tab); see /healthz.
+    slack_health: SlackHealth = field(init=False)
     #: Work that runs after Slack has been answered (slash commands, confirmations).
     after_ack: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self.people = People(self)
+        self.channels = ChannelIds()
+        self.slack_health = SlackHealth(self.clock)
         self.after_ack = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-work")
 
     def run_after_ack(self, work: Callable[..., object], *args: object) -> None:

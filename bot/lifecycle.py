@@ -64,8 +64,8 @@ def start(settings: Settings) -> Running:
     app = build_app(deps, executor=listeners)
     running = Running(deps, app, listeners, start_background(deps, app.client))
     if settings.metrics_port:
-        running.metrics = Server(None, deps.db, host=settings.host,
-                                 port=settings.metrics_port).start()
+        running.metrics = Server(None, deps.db, host=settings.host, port=settings.metrics_port,
+                                 health=deps.slack_health).start()
         log.info("metrics and health on %s (GET /metrics, GET /healthz)", running.metrics.url)
     return running
 

@@ -16,6 +16,7 @@ from prometheus_client import make_wsgi_app
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.slack.health import SlackHealth
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -23,18 +24,34 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def wsgi_app(app: App | None, db: Database,
-             metrics: bool = True) -> Callable[..., Iterable[bytes]]:
-    """Route Slack's requests to Bolt (when ``app`` is given), answer health checks and,
-    with ``metrics``, ``GET /metrics`` (Prometheus' text format)."""
+def health_report(db: Database, health: SlackHealth | None) -> tuple[bool, dict[str, Any]]:
+    """``/healthz``: (database reachable, the JSON body).
+
+    The status code follows the database only (a load balancer can route around a replica
+    that lost it); a problem Slack has with the app itself (a revoked token, the Messages
+    tab off, a missing scope) is the same on every replica, so it is reported in the body
+    (``"ok": false``, ``"slack": [...]``) for monitoring, not by taking replicas away.
+    """
+    database_ok = db.healthy()
+    problems = [p.as_json() for p in health.problems()] if health is not None else []
+    return database_ok, {"ok": database_ok and not problems,
+                         "database": "ok" if database_ok else "unavailable",
+                         "slack": problems or "ok"}
+
+
+def wsgi_app(app: App | None, db: Database, metrics: bool = True,
+             health: SlackHealth | None = None) -> Callable[..., Iterable[bytes]]:
+    """Route Slack's requests to Bolt (when ``app`` is given), answer health checks (with
+    what ``health`` knows of Slack's view of the app) and, with ``metrics``, ``GET /metrics``
+    (Prometheus' text format)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
     prometheus = make_wsgi_app() if metrics else None
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            ok = db.healthy()
-            body = json.dumps({"ok": ok, "database": "ok" if ok else "unavailable"}).encode()
+            ok, report = health_report(db, health)
+            body = json.dumps(report).encode()
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"),
                                     ("Content-Length", str(len(body)))])
@@ -56,10 +73,11 @@ class Server:
     the calling one (``serve``)."""
 
     def __init__(self, app: App | None, db: Database, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 16, metrics: bool = True) -> None:
+                 threads: int = 16, metrics: bool = True,
+                 health: SlackHealth | None = None) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app(app, db, metrics), host=host, port=port,
+        self._server = create_server(wsgi_app(app, db, metrics, health), host=host, port=port,
                                      threads=threads, ident="sitrep", channel_timeout=30,
                                      connection_limit=1000, backlog=1024)
         # waitress reports the port as getnameinfo() gives it: a string.

@@ -223,6 +223,9 @@ class Task(Base):
     lease_until: Mapped[dt.datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     reminders_stopped: Mapped[str | None] = mapped_column(String(64))
+    #: Deliveries refused in a row for a reason not understood, and when to try again.
+    send_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    retry_at: Mapped[dt.datetime | None]
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
 

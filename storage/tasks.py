@@ -1,7 +1,8 @@
 """Corrective task rows: create, find, list, change, and claim reminders under a lease.
 
 Reminder state lives in the row (``next_reminder_at``, ``lease_until``/``lease_owner``,
-``reminder_count``, ``last_reminded_at``, ``reminders_stopped``), so any replica can send a
+``reminder_count``, ``last_reminded_at``, ``reminders_stopped``, and ``send_failures`` /
+``retry_at`` after refusals not understood), so any replica can send a
 reminder and a restart forgets nothing. A claim locks due rows with ``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL (replicas take disjoint rows without waiting) and stamps a lease; on
 SQLite the ``BEGIN IMMEDIATE`` transactions already serialise claims.
@@ -106,11 +107,16 @@ def known_dm_channel(session: Session, owner_user_id: str) -> str | None:
 
 
 def change(session: Session, task: Task, **fields: Any) -> Task:
-    """Set ``fields``; any lease is dropped so a reminder being sent cannot overwrite them."""
+    """Set ``fields``; any lease is dropped so a reminder being sent cannot overwrite them.
+
+    A person's change also ends any back-off: the next reminder is tried when it is due.
+    """
     for name, value in fields.items():
         setattr(task, name, value)
     task.lease_owner = None
     task.lease_until = None
+    task.send_failures = 0
+    task.retry_at = None
     session.flush()
     return task
 
@@ -130,7 +136,8 @@ def _claimable(now: dt.datetime, after_id: int) -> Select[tuple[Task, Incident]]
     return (
         _with_incident()
         .where(Task.status == OPEN, Task.reminders_stopped.is_(None), Task.id > after_id,
-               or_(Task.lease_until.is_(None), Task.lease_until <= now))
+               or_(Task.lease_until.is_(None), Task.lease_until <= now),
+               or_(Task.retry_at.is_(None), Task.retry_at <= now))
         .order_by(Task.id)
     )
 
@@ -183,11 +190,26 @@ def record_sent(session: Session, sent: Sequence[SentReminder], worker: str, *,
         .where(table.id == bindparam("task_id"), table.lease_owner == worker)
         .values(reminder_count=table.reminder_count + 1, last_reminded_at=now,
                 next_reminder_at=bindparam("next_at"), dm_channel_id=bindparam("channel"),
-                dm_ts=bindparam("ts"), lease_owner=None, lease_until=None),
+                dm_ts=bindparam("ts"), lease_owner=None, lease_until=None, send_failures=0,
+                retry_at=None),
         [{"task_id": task_id, "next_at": next_at, "channel": channel, "ts": ts}
          for task_id, next_at, channel, ts in sent],
     )
     return len(sent) - result.rowcount
+
+
+def record_failure(session: Session, task_id: int, worker: str, *,
+                   retry_at: dt.datetime) -> bool:
+    """Count a refused delivery and hold the reminder back until ``retry_at``.
+
+    The reminder stays due (its slot is kept); False if ``worker`` lost the lease.
+    """
+    result = session.execute(
+        sql_update(Task).where(Task.id == task_id, Task.lease_owner == worker)
+        .values(send_failures=Task.send_failures + 1, retry_at=retry_at,
+                lease_owner=None, lease_until=None)
+    )
+    return result.rowcount == 1
 
 
 def release(session: Session, task_id: int, worker: str) -> bool:

@@ -1,4 +1,5 @@
-"""manifest.yml grants what the code uses: scopes for every Web API call, every event."""
+"""manifest.yml grants exactly what the code uses: scopes for every Web API call and event
+(and nothing more), every event subscribed, and the Messages tab for the DMs it sends."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ EVENT_SUBSCRIPTIONS = {
     "reaction_added": {"reaction_added"},
     "reaction_removed": {"reaction_removed"},
 }
+#: Event subscription → the bot scope it needs (https://docs.slack.dev/reference/events/<e>).
+EVENT_SCOPES = {
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+}
 
 
 def _code() -> str:
@@ -56,9 +65,9 @@ def _code() -> str:
 def called_methods() -> set[str]:
     """Web API methods the bot calls (``client.chat_postMessage(`` → ``chat.postMessage``)."""
     found = set()
-    for name in re.findall(r"client\.([a-z]+_[A-Za-z_]+)\(", _code()):
-        if name == "files_upload_v2":
-            found.add(name)
+    for name in re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", _code()):
+        if name == "files_upload_v2":  # slack_sdk's helper over the two upload methods
+            found |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
             continue
         family, _, method = name.partition("_")
         camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), method)
@@ -76,11 +85,44 @@ def test_every_called_method_is_known_and_granted() -> None:
         assert not needed or needed & granted, f"{method} needs one of {needed}"
 
 
+def listened_events() -> set[str]:
+    return set(re.findall(r"app\.event\(\s*[\"']([a-z_]+)[\"']", _code()))
+
+
 def test_every_event_listened_to_is_subscribed() -> None:
     subscribed = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
-    events = set(re.findall(r"app\.event\(\s*[\"']([a-z_]+)[\"']", _code()))
-    for event in events:
+    for event in listened_events():
         assert EVENT_SUBSCRIPTIONS[event] & subscribed, f"subscribe to {event}"
+
+
+def test_nothing_is_granted_or_subscribed_that_nothing_uses() -> None:
+    """Each scope is needed by a method called, an event subscribed or the slash command."""
+    granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    subscribed = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+    delivered = set().union(*(EVENT_SUBSCRIPTIONS[e] for e in listened_events()))
+    assert subscribed <= delivered, f"subscribed but not listened to: {subscribed - delivered}"
+    needed = {"commands"} if MANIFEST["features"].get("slash_commands") else set()
+    needed |= {EVENT_SCOPES[e] for e in subscribed}
+    for method in called_methods():
+        needed |= METHOD_SCOPES[method]
+    assert granted <= needed, f"granted but unused: {sorted(granted - needed)}"
+    assert needed <= granted, f"needed but not granted: {sorted(needed - granted)}"
+
+
+def test_the_messages_tab_is_on_because_the_bot_sends_dms() -> None:
+    """Slack refuses an app's DMs (messages_tab_disabled) while its Messages tab is off."""
+    assert "conversations.open" in called_methods()
+    home = MANIFEST["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True
+    assert home["messages_tab_read_only_enabled"] is False  # /incident works in the DM too
+
+
+def test_readme_gives_the_reason_for_every_scope() -> None:
+    readme = (ROOT / "README.md").read_text()
+    setup = readme[readme.index("## Setting Sitrep up"):readme.index("## Commands")]
+    for scope in MANIFEST["oauth_config"]["scopes"]["bot"]:
+        assert f"`{scope}`" in setup, f"README: say why {scope} is needed"
+    assert "Messages Tab" in setup
 
 
 def test_command_shortcuts_and_interactivity_are_declared() -> None:

@@ -18,7 +18,14 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from bot.incidents import blocks
 from bot.incidents import rules as incidents
-from bot.slack.client import create_channel_once, error_code, join_and_post, post_once, reason
+from bot.slack.client import (
+    create_channel_once,
+    error_code,
+    invite,
+    join_and_post,
+    post_once,
+    reason,
+)
 from storage.models import Incident
 
 log = logging.getLogger(__name__)
@@ -54,10 +61,9 @@ def open_incident(
     incidents.attach_channel(deps.db, incident.id, channel_id, name)
     incident.channel_id, incident.channel_name = channel_id, name
     try:
-        client.conversations_invite(channel=channel_id, users=user_id)
+        invite(client, channel_id, user_id)
     except SlackApiError as exc:
-        if error_code(exc) not in ("already_in_channel", "cant_invite_self"):
-            log.warning("invite to %s failed: %s", name, error_code(exc))
+        log.warning("invite to %s failed: %s", name, error_code(exc))
     post_card(deps, client, incident)
     announce(deps, client, incident, respond)
     return incident
@@ -98,12 +104,16 @@ def announce(deps: Deps, client: WebClient, incident: Incident,
     metadata = reason(ANNOUNCEMENT, incident=incident.ref)
     if respond and incident.origin_channel_id != incident.channel_id:
         respond(text=text, response_type="in_channel", metadata=metadata)
-    target = deps.settings.announce_channel
-    if target and target not in (incident.origin_channel_id, incident.channel_id):
-        try:
-            join_and_post(client, target.lstrip("#"), text=text, metadata=metadata)
-        except SlackApiError as exc:
-            log.warning("announcing %s in %s failed: %s", incident.ref, target, error_code(exc))
+    configured = deps.settings.announce_channel
+    if not configured:
+        return
+    try:
+        target = deps.channels.resolve(client, configured)
+        if target and target not in (incident.origin_channel_id, incident.channel_id):
+            join_and_post(client, target, text=text, metadata=metadata)
+    except SlackApiError as exc:
+        log.warning("announcing %s in %s failed: %s", incident.ref, configured,
+                    error_code(exc))
 
 
 def refresh_card(deps: Deps, client: WebClient, incident: Incident) -> None:

@@ -20,7 +20,7 @@ from bot.incidents import rules as incidents
 from bot.incidents.rules import Change
 from bot.postmortem import slack as postmortem
 from bot.slack import limits
-from bot.slack.client import error_code, post_once
+from bot.slack.client import error_code, invite, post_once
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, subcommand
 from bot.slack.router import guarded
 
@@ -126,9 +126,14 @@ def lead(ctx: Ctx) -> str | None:
     inc = ctx.require_incident()
     change = incidents.set_lead(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                 match.group(1))
+    trouble = None
     if change.changed and inc.channel_id:
-        ctx.client.conversations_invite(channel=inc.channel_id, users=match.group(1))
-    return _apply(ctx, change)
+        try:
+            invite(ctx.client, inc.channel_id, match.group(1))
+        except SlackApiError as exc:  # the new lead is recorded: say what did not happen
+            trouble = (f":warning: Slack would not add <@{match.group(1)}> to this channel "
+                       f"(`{error_code(exc)}`); please invite them yourself.")
+    return _apply(ctx, change) or trouble
 
 
 def _fact_handler(fact: str):  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from bot.app import build_app
 from bot.common.clock import Clock, SystemClock
 from bot.deps import Deps
 from bot.sandbox.fakeslack import FakeSlack
+from bot.sandbox.fakeslack.manifest import AppManifest
 from bot.sandbox.simulator import SlackSimulator
 from bot.server import Server
 from bot.settings import Settings
@@ -36,9 +37,12 @@ class Sandbox:
     """Start with ``with Sandbox(database_url) as sb:``; ``sb.sim`` sends, ``sb.fake`` records."""
 
     def __init__(self, database_url: str, *, clock: Clock | None = None,
-                 migrate: bool = True, seed: int | None = None, **settings: Any) -> None:
+                 migrate: bool = True, seed: int | None = None,
+                 manifest: AppManifest | None = None, **settings: Any) -> None:
+        """``manifest``: the app as installed (default: the project's ``manifest.yml``)."""
         self._clock = clock or SystemClock()
-        self.fake = FakeSlack(bot_token=BOT_TOKEN, clock=self._now, seed=seed)
+        self.fake = FakeSlack(bot_token=BOT_TOKEN, clock=self._now, seed=seed,
+                              manifest=manifest)
         self._database_url = database_url
         self._migrate = migrate
         self._overrides = settings
@@ -65,7 +69,7 @@ class Sandbox:
         self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
         self.app = build_app(self.deps, executor=self.executor)
         self.running = lifecycle.Running(self.deps, self.app, self.executor)
-        self.server = Server(self.app, self.db).start()
+        self.server = Server(self.app, self.db, health=self.deps.slack_health).start()
         self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
                                   bot_user_id=self.fake.bot_user_id, fake=self.fake)
         return self

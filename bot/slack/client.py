@@ -20,14 +20,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot import metrics
 from bot.settings import Settings
+from bot.slack.health import SlackHealth
 
 log = logging.getLogger(__name__)
-
-#: Errors meaning the person can no longer be reached (left, deactivated, unknown).
-UNREACHABLE_USER_ERRORS = frozenset(
-    {"account_inactive", "user_not_found", "channel_not_found", "user_disabled", "cannot_dm_bot"}
-)
-
 
 #: What a Web API call raises when Slack could not be reached or did not answer. (Not
 #: every ``OSError``: a missing file or jinja2's ``TemplateNotFound`` is one too.)
@@ -112,19 +107,30 @@ def _method(url: str) -> str:
 
 
 class MeasuredWebClient(WebClient):
-    """A ``WebClient`` that counts every Web API call by method and result (``bot.metrics``).
+    """A ``WebClient`` that counts every Web API call by method and result (``bot.metrics``),
+    and shows ``health`` (when set) what Slack answered, so that a refusal of Sitrep itself
+    is noticed whichever listener or job met it (``bot.slack.health``).
 
     Every method of the client goes through ``api_call``; retries happen inside it, so a
     call is counted once, with the result its caller saw.
     """
 
+    health: SlackHealth | None = None
+
     def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
         started = time.perf_counter()
         result = "ok"
         try:
-            return super().api_call(api_method, **kwargs)
+            answer = super().api_call(api_method, **kwargs)
+            if self.health is not None and not self.health.all_clear:
+                self.health.accepted(api_method, dm=api_method == "chat.postMessage"
+                                     and _channel_arg(kwargs).startswith(("D", "U", "W")))
+            return answer
         except SlackApiError as exc:
             result = error_code(exc)
+            if self.health is not None:
+                needed = exc.response.get("needed")
+                self.health.refused(api_method, result, needed=str(needed) if needed else None)
             raise
         except Exception as exc:
             result = exc.__class__.__name__
@@ -135,13 +141,23 @@ class MeasuredWebClient(WebClient):
             metrics.API_SECONDS.labels(method).observe(time.perf_counter() - started)
 
 
-def make_client(settings: Settings) -> WebClient:
+def _channel_arg(kwargs: dict[str, Any]) -> str:
+    """The ``channel`` argument of an ``api_call`` (JSON body, form or query)."""
+    for key in ("json", "data", "params"):
+        args = kwargs.get(key)
+        if isinstance(args, dict) and args.get("channel"):
+            return str(args["channel"])
+    return ""
+
+
+def make_client(settings: Settings, health: SlackHealth | None = None) -> WebClient:
     """A ``WebClient`` that honours ``Retry-After`` and retries 5xx and dropped connections.
 
     Calls that could double something (``NOT_IDEMPOTENT``) are not retried blindly: see
-    ``post_once`` and ``create_channel_once``.
+    ``post_once`` and ``create_channel_once``. With ``health``, every answer is also shown
+    to it.
     """
-    return MeasuredWebClient(
+    client = MeasuredWebClient(
         token=settings.bot_token,
         base_url=settings.api_url,
         timeout=int(max(1, settings.slack_timeout)),
@@ -152,6 +168,8 @@ def make_client(settings: Settings) -> WebClient:
             TimeoutRetryHandler(max_retry_count=1),
         ],
     )
+    client.health = health
+    return client
 
 
 def error_code(exc: SlackApiError) -> str:
@@ -162,10 +180,24 @@ def error_code(exc: SlackApiError) -> str:
         return "unknown"
 
 
+def invite(client: WebClient, channel: str, user: str) -> None:
+    """Add ``user`` to ``channel``; that they are in it already counts as done.
+
+    Slack refuses inviting someone who is already a member with ``already_in_channel``
+    (https://docs.slack.dev/reference/methods/conversations.invite), which is success here.
+    """
+    try:
+        client.conversations_invite(channel=channel, users=user)
+    except SlackApiError as exc:
+        if error_code(exc) != "already_in_channel":
+            raise
+
+
 def join_and_post(client: WebClient, channel: str, **message: Any) -> dict:
     """``chat.postMessage``, joining a public channel first if the bot is not in it.
 
-    With ``metadata`` the post is safe to retry after a lost answer (``post_once``).
+    ``channel`` must be an id: ``conversations.join`` takes no names. With ``metadata`` the
+    post is safe to retry after a lost answer (``post_once``).
     """
     try:
         return post_once(client, channel, **message)

@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common.clock import Clock
-from bot.slack.client import UNREACHABLE_USER_ERRORS, error_code
+from bot.slack import errors
+from bot.slack.client import error_code
 from storage import users
 from storage.db import Database
 
@@ -83,7 +84,7 @@ class People:
             user = client.users_info(user=user_id)["user"]
         except SlackApiError as exc:
             code = error_code(exc)
-            if code in UNREACHABLE_USER_ERRORS:
+            if errors.person_gone(code):  # not account_inactive: that is our own token
                 person = Person(user_id, user_id, None, deleted=True)
                 self._store(person, None, now)
                 return person

@@ -28,7 +28,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     deps = Deps.from_settings(settings)
     deps.db.migrate()
     try:
-        report = run_reminders(deps, make_client(settings), force=args.now)
+        report = run_reminders(deps, make_client(settings, deps.slack_health), force=args.now)
     finally:
         deps.db.dispose()
     print(f"reminder pass: {report}")

@@ -1,10 +1,13 @@
 """Slack side of corrective tasks: DMs to owners, notices in incident channels, reminder passes.
 
 ``SlackMessenger`` is what the reminder sweep (``bot.tasks.reminders``) delivers through. It
-sorts Slack's failures the way the sweep needs them: an owner who has left
-(``account_inactive``, ``user_not_found``, ``channel_not_found`` …) is ``Unreachable``;
-anything else (5xx, timeouts, ``ratelimited`` after the client's own ``Retry-After`` retries)
-is ``Retry``, and the reminder stays due for the next pass.
+sorts Slack's refusals the way the sweep needs them (``bot.slack.errors`` says which is
+which): an owner who is gone (``user_not_found``, ``user_disabled`` … or deactivated, which
+``users.info`` says, as Slack still accepts DMs to deactivated people) is ``Unreachable``;
+a refusal of Sitrep itself (``account_inactive``, ``invalid_auth``, ``missing_scope``,
+``messages_tab_disabled`` …) is ``Paused`` and blames no one; 5xx, timeouts and
+``ratelimited`` after the client's own ``Retry-After`` retries are ``Retry`` (due next
+pass); any other refusal is ``Failed`` and that task backs off.
 
 Every reminder carries message metadata naming its task and which reminder of the task it
 is (``REMINDER``), so a reminder whose send was never recorded (the process was killed after
@@ -25,21 +28,23 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.common.duedates import local_today
 from bot.deps import Deps
-from bot.slack import limits
-from bot.slack.client import (
-    UNREACHABLE_USER_ERRORS,
-    error_code,
-    find_posted,
-    is_timeout,
-    join_and_post,
-    post_once,
-    reason,
-)
+from bot.slack import errors, limits
+from bot.slack.client import error_code, find_posted, is_timeout, join_and_post, post_once, reason
 from bot.slack.commands import Ctx
 from bot.tasks import blocks as task_blocks
 from bot.tasks import reminders
 from bot.tasks import rules as tasks
-from bot.tasks.reminders import Outcome, Overdue, Reminder, Retry, Sent, SweepReport, Unreachable
+from bot.tasks.reminders import (
+    Failed,
+    Outcome,
+    Overdue,
+    Paused,
+    Reminder,
+    Retry,
+    Sent,
+    SweepReport,
+    Unreachable,
+)
 from storage.models import Incident, Task
 
 log = logging.getLogger(__name__)
@@ -79,21 +84,33 @@ class SlackMessenger:
 
     def send_dm(self, task: Task, owner: str, text: str, blocks: list,
                 metadata: dict | None = None) -> Outcome:
-        try:
-            channel = self.dm_channel(owner, task.dm_channel_id)
-            resp = post_once(self.client, channel, text=text, blocks=blocks, metadata=metadata)
-        except SlackApiError as exc:
-            code = error_code(exc)
-            if code in UNREACHABLE_USER_ERRORS:
-                return Unreachable(code)
-            return Retry(code)
-        except Exception as exc:  # timeouts and dropped connections: try again next pass
-            # A timed-out post may still land: the sweep checks before sending it again.
-            return Retry(exc.__class__.__name__, uncertain=is_timeout(exc))
-        return Sent(resp["channel"], resp["ts"])
+        known = task.dm_channel_id
+        for attempt in range(2):
+            try:
+                channel = (self.dm_channel(owner, known) if attempt == 0 else
+                           self.client.conversations_open(users=owner)["channel"]["id"])
+                resp = post_once(self.client, channel, text=text, blocks=blocks,
+                                 metadata=metadata)
+            except SlackApiError as exc:
+                code = error_code(exc)
+                if code == "channel_not_found" and attempt == 0:
+                    # A remembered DM that is gone: open it afresh, which says if they are.
+                    self._dm_channels.pop(owner, None)
+                    continue
+                return classify(code)
+            except Exception as exc:  # timeouts and dropped connections: try again next pass
+                # A timed-out post may still land: the sweep checks before sending it again.
+                return Retry(exc.__class__.__name__, uncertain=is_timeout(exc))
+            self._dm_channels[owner] = resp["channel"]
+            return Sent(resp["channel"], resp["ts"])
+        raise AssertionError("unreachable")
 
     def remind(self, reminder: Reminder) -> Outcome:
         task, incident = reminder.task, reminder.incident
+        if self.deps.people.get(self.client, task.owner_user_id).deleted:
+            # Slack accepts DMs to a deactivated person (the conversation remains), so only
+            # their profile tells: https://github.com/slackapi/python-slack-sdk/issues/1156
+            return Unreachable("user_disabled")
         text, blocks = task_blocks.task_dm(
             task, incident, reminder.today,
             task_blocks.reminder_headline(task, incident, reminder.today))
@@ -106,6 +123,10 @@ class SlackMessenger:
                             oldest=since.timestamp() - CLOCK_SKEW.total_seconds(),
                             keys=("task", "reminder"))
         return Sent(channel, found["ts"]) if found is not None else None
+
+    def paused(self) -> str | None:
+        problem = self.deps.slack_health.sending_blocked()
+        return problem.code if problem is not None else None
 
     def escalate(self, incident: Incident, overdue: list[Overdue]) -> bool:
         days = self.deps.settings.escalate_after_days
@@ -153,6 +174,18 @@ def reminder_reason(reminder: Reminder) -> dict:
                   slot=reminder.slot.isoformat(timespec="minutes"))
 
 
+def classify(code: str) -> Outcome:
+    """The sweep's reading of a refused DM (``bot.slack.errors``)."""
+    kind = errors.classify(code)
+    if kind is errors.Kind.PERSON_GONE:
+        return Unreachable(code)
+    if errors.is_app_problem(code):
+        return Paused(code)
+    if kind is errors.Kind.TRANSIENT:
+        return Retry(code)
+    return Failed(code)
+
+
 def run_reminders(deps: Deps, client: WebClient, *, force: bool = False,
                   now: dt.datetime | None = None) -> SweepReport:
     """One reminder pass (the background job, ``remind`` and the demo all call this)."""
@@ -192,9 +225,21 @@ def tell_owner(deps: Deps, client: WebClient, change: tasks.TaskChange) -> str |
         return (f":warning: {task.ref} is recorded, but I can't reach <@{task.owner_user_id}> "
                 f"(`{outcome.code}`), so there will be no reminders. Reassign it with "
                 f"`/incident reassign {task.ref} @someone`.")
+    if isinstance(outcome, Paused):
+        if errors.classify(outcome.code) is errors.Kind.DMS_OFF:
+            return (f":warning: {task.ref} is recorded, but Slack refuses every direct message "
+                    "from Sitrep: its Messages tab is turned off. Neither this message nor any "
+                    f"reminder can reach <@{task.owner_user_id}> until a Slack admin turns it "
+                    "on (app settings → App Home → Messages Tab). The operator's log says so "
+                    "too.")
+        return (f":warning: {task.ref} is recorded, but Slack refuses Sitrep's own access "
+                f"(`{outcome.code}`), so I could not DM <@{task.owner_user_id}>, and no "
+                "reminders go out until an admin fixes the app's installation (the operator's "
+                "log says what is wrong).")
+    why = outcome.reason if isinstance(outcome, Retry) else outcome.code
     return (f":warning: {task.ref} is recorded, but Slack would not let me DM "
-            f"<@{task.owner_user_id}> just now (`{outcome.reason}`). Reminders will still "
-            "follow.")
+            f"<@{task.owner_user_id}> just now (`{why}`). I'll try again at the first "
+            "reminder.")
 
 
 def refresh_dm(deps: Deps, client: WebClient, channel: str | None, ts: str | None, task: Task,

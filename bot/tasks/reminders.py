@@ -20,6 +20,14 @@ leaves the lease to expire; a claimed row is never dropped. A row found with an 
 lease still owned by a pass was claimed and never recorded nor given back: Slack may have
 accepted its reminder before the pass died, so the owner's DM is read for that reminder's
 metadata (one read, only then) and a reminder found there is recorded, not sent again.
+
+What a refused delivery means decides what happens next (``Outcome``): the owner is gone
+(their reminders stop and the lead is told), Sitrep itself is refused (its token, a scope,
+the Messages tab: the pass stops, nobody is blamed, and passes wait while the messenger says
+sending is paused), Slack is struggling (due again next pass), or a reason not understood
+(that task backs off: ``retry_delay`` doubles from a minute up to a day). A row backing off
+is not claimed until its ``retry_at``; a reminder sent (or found already delivered) ends
+its back-off.
 """
 
 from __future__ import annotations
@@ -62,6 +70,10 @@ QUIET_AFTER_DM = dt.timedelta(hours=1)
 #: A forced pass (``remind --now``) skips tasks reminded this recently (a repeated run).
 FORCE_MIN_GAP = dt.timedelta(hours=1)
 SNOOZE_DAYS = {"day": 1, "week": 7}
+#: A reminder refused for a reason not understood waits this long, doubling each time…
+RETRY_FIRST = dt.timedelta(minutes=1)
+#: … up to this: about a dozen tries the first day, then one a day (not one every pass).
+RETRY_MAX = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,11 @@ def snoozed_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy, now: d
     local = now.astimezone(zone)
     resume = (local + dt.timedelta(days=days)).astimezone(dt.UTC)
     return next_reminder(due, zone, policy, resume, inclusive=True)
+
+
+def retry_delay(failures: int) -> dt.timedelta:
+    """How long a reminder waits after its ``failures``-th refusal in a row not understood."""
+    return min(RETRY_FIRST * 2 ** min(max(failures, 1) - 1, 20), RETRY_MAX)
 
 
 def due_at_forced_slot(task: Task, zone: ZoneInfo, policy: Policy, now: dt.datetime) -> bool:
@@ -190,7 +207,21 @@ class Unreachable:
     code: str
 
 
-Outcome = Sent | Retry | Unreachable
+@dataclass(frozen=True)
+class Paused:
+    """Slack refuses Sitrep itself (token, scope, Messages tab): stop the pass, blame no one."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Refused for a reason not understood: this task backs off (``retry_delay``)."""
+
+    code: str
+
+
+Outcome = Sent | Retry | Unreachable | Paused | Failed
 
 
 @dataclass(frozen=True)
@@ -215,6 +246,10 @@ class Messenger(Protocol):
     def owner_unreachable(self, incident: Incident, owner: str, code: str,
                           tasks: list[Task]) -> None: ...
 
+    def paused(self) -> str | None:
+        """Why no reminder can be sent at the moment (an app problem), or None."""
+        ...
+
 
 @dataclass
 class SweepReport:
@@ -222,22 +257,28 @@ class SweepReport:
 
     sent: int = 0
     retried: int = 0
+    backed_off: int = 0
     owners_unreachable: int = 0
     escalated: int = 0
     superseded: int = 0
-    #: Claimed, then given back unsent for the next pass (owner just gone, or out of time).
+    #: Claimed, then given back unsent for the next pass (owner just gone, out of time, or
+    #: Slack refusing Sitrep itself).
     skipped: int = 0
     #: Left unrecorded by a pass that died, found already delivered: recorded, not re-sent.
     recovered: int = 0
+    #: Why this pass sent nothing more: Slack refuses Sitrep itself (``Paused``).
+    paused: str | None = None
     sent_task_ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (f"{self.sent} reminder{'s' if self.sent != 1 else ''} sent, "
+        text = (f"{self.sent} reminder{'s' if self.sent != 1 else ''} sent, "
                 f"{self.retried} left due for the next pass, "
+                f"{self.backed_off} backing off, "
                 f"{self.owners_unreachable} owner(s) unreachable, "
                 f"{self.escalated} escalation(s)"
                 + (f", {self.skipped} given back unsent" if self.skipped else "")
                 + (f", {self.recovered} found already delivered" if self.recovered else ""))
+        return text + (f"; sending paused: {self.paused}" if self.paused else "")
 
 
 def worker_id() -> str:
@@ -259,6 +300,7 @@ class _Pass:
         self.unsure: dict[int, dt.datetime] = {}
         #: Delivered, to be recorded with the next claim.
         self.pending: list[repo.SentReminder] = []
+        self.paused: str | None = None  # Slack refused Sitrep itself: send nothing more
         self.lock = threading.Lock()  # deliveries of one batch may run in parallel
 
     def zone(self, owner: str) -> ZoneInfo:
@@ -316,9 +358,10 @@ class _Pass:
                 repo.release(s, task.id, self.worker)
 
     def deliver(self, task: Task, incident: Incident, deadline: float) -> None:
-        if task.owner_user_id in self.gone or time.monotonic() > deadline:
-            # Its owner just left (reminders stopped), or Slack is so slow that the lease
-            # could run out: give it back, still due, for the next pass.
+        if (task.owner_user_id in self.gone or self.paused is not None
+                or time.monotonic() > deadline):
+            # Its owner just left (reminders stopped), Slack refuses Sitrep itself, or Slack
+            # is so slow that the lease could run out: give it back, still due.
             self.release([(task, incident)])
             with self.lock:
                 self.report.skipped += 1
@@ -355,6 +398,21 @@ class _Pass:
                 self.release([(task, incident)])
             with self.lock:
                 self.report.retried += 1
+        elif isinstance(outcome, Paused):
+            # Not the owner's doing: keep it due, and stop this pass (the messenger's health
+            # says when to try again; the operator has been told).
+            self.release([(task, incident)])
+            with self.lock:
+                self.paused = self.report.paused = outcome.code
+        elif isinstance(outcome, Failed):
+            failures = (task.send_failures or 0) + 1
+            delay = retry_delay(failures)
+            log.warning("reminder for %s refused (%s), %d time(s) in a row; next try in %s",
+                        task.ref, outcome.code, failures, delay)
+            with self.db.session() as s:
+                repo.record_failure(s, task.id, self.worker, retry_at=self.now + delay)
+            with self.lock:
+                self.report.backed_off += 1
         else:
             self.stop_owner(task.owner_user_id, outcome.code)
 
@@ -421,6 +479,11 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
     batch = batch or max(1, workers) * CLAIM_PER_WORKER
     run = _Pass(db, policy, messenger, now or clock.now(), worker or worker_id())
     run.force = force
+    paused = messenger.paused()
+    if paused is not None:
+        log.debug("reminder pass skipped: sending is paused (%s)", paused)
+        run.report.paused = paused
+        return run.report
     if force:
         with db.session() as s:
             owners = repo.open_owners(s)
@@ -430,9 +493,10 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
     sending: list[Future[None]] = []
     try:
         after_id: int | None = 0
-        while after_id is not None:
+        while after_id is not None and run.paused is None:
             # The next batch is claimed (and what has been delivered recorded) while the
-            # workers still send the last one: a pass holds at most two batches.
+            # workers still send the last one: a pass holds at most two batches (a batch
+            # claimed as Slack refused Sitrep itself is given back unsent by ``deliver``).
             rows, after_id = run.claim(force, after_id, batch)
             for future in sending:
                 future.result()
@@ -458,7 +522,7 @@ def sweep(db: Database, clock: Clock, policy: Policy, messenger: Messenger, *,
                           incident_id)
     report = run.report
     if report.sent or report.retried or report.owners_unreachable or report.skipped \
-            or report.escalated:
+            or report.escalated or report.backed_off or report.paused or report.recovered:
         log.info("reminder pass: %s", report)
     return report
 

@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What the build reads: the package sources and the files that describe the project.
-PROJECT_FILES = ("pyproject.toml", "setup.py", "README.md")
+PROJECT_FILES = ("pyproject.toml", "setup.py", "README.md", "manifest.yml")
 PROJECT_DIRS = ("bot", "storage", "templates")
 
 pytestmark = pytest.mark.slow

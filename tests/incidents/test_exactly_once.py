@@ -72,12 +72,14 @@ def test_card_refused_with_500_is_posted_once_after_checking(sb: Sandbox) -> Non
 
 
 def test_announcement_posted_then_500_is_not_posted_again(sb: Sandbox) -> None:
+    # ANNOUNCE_CHANNEL is given by name; Sitrep resolves it and posts to the channel's id.
     sb.fake.fail("chat.postMessage", "http_500_after",
-                 when=lambda args: args.get("channel") == "incidents")
+                 when=lambda args: args.get("channel") == sb.incidents)  # type: ignore[attr-defined]
     start(sb, "Announcement answer lost")
     assert sb.fake.wait_for(lambda: announced(sb))
     sb.fake.wait_for(lambda: len(sb.fake.calls_to("conversations.history")) >= 1)
-    posts = [c for c in sb.fake.calls_to("chat.postMessage") if c.args["channel"] == "incidents"]
+    posts = [c for c in sb.fake.calls_to("chat.postMessage")
+             if c.args["channel"] == sb.incidents]  # type: ignore[attr-defined]
     assert len(posts) == 1
     assert len(tagged(sb, sb.incidents, ANNOUNCEMENT)) == 1  # type: ignore[attr-defined]
     assert len([m for m in sb.fake.messages(sb.incidents)  # type: ignore[attr-defined]

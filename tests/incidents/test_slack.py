@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+import pytest
 from sqlalchemy import select
 
 from bot.sandbox.sandbox import Sandbox
@@ -130,6 +129,35 @@ def test_changes_update_card_and_record_events(sandbox: Sandbox) -> None:
     assert sb.fake.calls_to("conversations.invite")[-1].args["users"] == "U0ALICE"
 
 
+def test_a_new_lead_already_in_the_channel_is_the_usual_case(sandbox: Sandbox) -> None:
+    """conversations.invite answers already_in_channel for a member: that is success."""
+    sb = sandbox
+    channel = start(sb)["id"]
+    in_channel(sb, channel, "lead <@U0ALICE|alice>")  # alice is invited
+    updates = len(sb.fake.calls_to("chat.update"))
+    n = len(sb.fake.responses)
+    in_channel(sb, channel, "lead <@U0LEAD|lee>", user="U0ALICE")  # lee is in it already
+    assert sb.fake.wait_for(lambda: len(sb.fake.calls_to("chat.update")) > updates)
+    assert stored(sb)[0].lead_user_id == "U0LEAD"
+    assert "<@U0LEAD>" in str(sb.fake.calls_to("chat.update")[-1].args["blocks"])
+    assert [(r["text"], r["response_type"]) for r in sb.fake.responses[n:]] == [
+        ("<@U0ALICE>: Lead changed to <@U0LEAD>.", "in_channel")]  # no "Slack refused that"
+    invites = sb.fake.calls_to("conversations.invite")
+    assert invites[-1].args["users"] == "U0LEAD"  # asked, refused as already_in_channel
+    assert sb.fake.members(channel).count("U0LEAD") == 1
+
+
+def test_a_lead_slack_will_not_invite_is_still_recorded_and_said(sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = start(sb)["id"]
+    sb.fake.fail("conversations.invite", "user_is_restricted", times=1)
+    in_channel(sb, channel, "lead <@U0ALICE|alice>")
+    assert sb.fake.wait_for(lambda: ":warning:" in last_reply(sb))
+    assert "(`user_is_restricted`); please invite them yourself" in last_reply(sb)
+    assert stored(sb)[0].lead_user_id == "U0ALICE"
+    assert "<@U0ALICE>" in str(sb.fake.calls_to("chat.update")[-1].args["blocks"])
+
+
 def test_resolve_records_end_and_reopen_clears_it(sandbox: Sandbox) -> None:
     sb = sandbox
     channel = start(sb)["id"]
@@ -216,19 +244,37 @@ def test_start_without_title_opens_modal_and_submission_opens_incident(sandbox: 
     assert "<!here>" not in str([c.args for c in sb.fake.calls])
 
 
-def test_announce_channel_gets_the_announcement(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
-    with Sandbox(database_url, clock=clock, migrate=False,
-                 announce_channel="incidents") as sb:
-        sb.fake.add_channel("incidents")
-        sb.sim.command("start Payments down", channel=sb.general)
-        deadline = time.time() + 5
-        while time.time() < deadline and not [
-                c for c in sb.fake.calls_to("chat.postMessage") if c.args["channel"] ==
-                "incidents"]:
-            time.sleep(0.02)
-        posted = [c for c in sb.fake.calls_to("chat.postMessage")
-                  if c.args["channel"] == "incidents"]
-        assert posted and "INC-1" in posted[0].args["text"]
+@pytest.mark.parametrize("configured", ["#incidents", "incidents"])
+def test_announce_channel_given_by_name_is_joined_by_id(database_url: str, clock,  # type: ignore[no-untyped-def]
+                                                        configured: str) -> None:
+    """conversations.join takes an id: the name is looked up once (conversations.list)."""
+    with Sandbox(database_url, clock=clock, migrate=False, announce_channel=configured) as sb:
+        sb.fake.page_cap = 40  # Slack may serve fewer than asked: the channel is on page 4
+        for n in range(150):
+            sb.fake.add_channel(f"team-{n:03d}")
+        cid = sb.fake.add_channel("incidents", members=["U0LEAD"])  # Sitrep is not in it
+        for number, title in ((1, "Payments down"), (2, "Search slow")):
+            sb.sim.command(f"start {title}", channel=sb.general)
+            assert sb.fake.wait_for(lambda n=number: len(_texts(sb, cid)) == n)
+            assert f"INC-{number}" in _texts(sb, cid)[-1]
+        assert [c.args["channel"] for c in sb.fake.calls_to("conversations.join")] == [cid]
+        assert all(c.args["channel"].startswith(("C", "D"))  # ids only, never a name
+                   for c in sb.fake.calls_to("chat.postMessage"))
+        lists = sb.fake.calls_to("conversations.list")  # paged, and looked up only once
+        assert len(lists) == 4 and all(c.args.get("cursor") for c in lists[1:])
+
+
+def test_an_unknown_announce_channel_is_logged_and_the_start_goes_on(
+        database_url: str, clock, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    with Sandbox(database_url, clock=clock, migrate=False, announce_channel="#nowhere") as sb:
+        channel = start(sb, "Payments down")
+        assert sb.fake.calls_to("conversations.join") == []
+        assert channel["name"] == "inc-1-payments-down"
+    assert "#nowhere was not found" in caplog.text
+
+
+def _texts(sb: Sandbox, channel: str) -> list[str]:
+    return [m.get("text", "") for m in sb.fake.messages(channel)]
 
 
 def test_rate_limited_channel_creation_is_retried_once_after_retry_after(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import threading
@@ -20,12 +21,19 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.sandbox.fakeslack import FakeSlack
 from bot.sandbox.fakeslack.common import answers
+from bot.sandbox.fakeslack.manifest import METHOD_SCOPES, AppManifest
 from bot.sandbox.fakeslack.state import Workspace
+
+#: An app granted every scope the fake knows, with its Messages tab on: these tests exercise
+#: the methods themselves (test_app_configuration_* the manifest's rules).
+EVERYTHING = AppManifest(bot_scopes=frozenset().union(*METHOD_SCOPES.values(),
+                                                      {"chat:write.public"}),
+                         messages_tab_enabled=True)
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
+    with FakeSlack(manifest=EVERYTHING) as server:
         server.add_user("U1", "alice", real_name="Alice Smith", display_name="alice")
         server.add_user("U2", "bob", tz="America/New_York", tz_offset=-18000)
         server.add_user("U3", "gone", deleted=True)
@@ -71,6 +79,8 @@ def test_channel_lifecycle(fake: FakeSlack, client: WebClient) -> None:
     with pytest.raises(SlackApiError) as exc:
         client.conversations_invite(channel=cid, users="U1")
     assert _error(exc) == "already_in_channel"
+    assert exc.value.response["errors"] == [
+        {"user": "U1", "ok": False, "error": "already_in_channel"}]
     with pytest.raises(SlackApiError) as exc:
         client.conversations_invite(channel=cid, users="U999")
     assert _error(exc) == "user_not_found"
@@ -131,11 +141,15 @@ def test_unknown_channel_and_membership(fake: FakeSlack, client: WebClient) -> N
         client.chat_postMessage(channel="C0NOPE00000", text="hi")
     assert _error(exc) == "channel_not_found"
     cid = fake.add_channel("random", members=["U1"])
+    fake.manifest = EVERYTHING.without("chat:write.public")  # as Sitrep is installed
     with pytest.raises(SlackApiError) as exc:
         client.chat_postMessage(channel=cid, text="strict by default")
     assert _error(exc) == "not_in_channel"
     client.conversations_join(channel=cid)
     assert client.chat_postMessage(channel=cid, text="joined")["ok"]
+    fake.manifest = EVERYTHING  # chat:write.public: any public channel, member or not
+    other = fake.add_channel("other", members=["U1"])
+    assert client.chat_postMessage(channel=other, text="with chat:write.public")["ok"]
     fake.strict_membership = False
     lenient = fake.add_channel("lenient", members=["U1"])
     assert client.chat_postMessage(channel=lenient, text="only when told")["ok"]
@@ -186,10 +200,84 @@ def test_conversations_open_is_stable(fake: FakeSlack, client: WebClient) -> Non
     assert fake.messages(first)[-1]["text"] == "you are IC"
     with pytest.raises(SlackApiError) as exc:
         client.conversations_open(users="U3")
-    assert _error(exc) == "account_inactive"
+    assert _error(exc) == "user_disabled"  # not account_inactive: that is the caller's token
     with pytest.raises(SlackApiError) as exc:
         client.conversations_open(users="U404")
     assert _error(exc) == "user_not_found"
+    # Slack still delivers into a deactivated person's DM (python-slack-sdk issue 1156).
+    assert client.chat_postMessage(channel="U3", text="still delivered")["ok"]
+
+
+def test_invite_several_users_fails_whole_unless_forced(fake: FakeSlack,
+                                                        client: WebClient) -> None:
+    cid = fake.add_channel("ops", members=["U0BOT", "U1"])
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_invite(channel=cid, users="U1,U2,U404")
+    assert _error(exc) == "already_in_channel"
+    assert [(e["user"], e["error"]) for e in exc.value.response["errors"]] == [
+        ("U1", "already_in_channel"), ("U404", "user_not_found")]
+    assert fake.members(cid) == ["U0BOT", "U1"]  # nobody was invited
+    forced = client.conversations_invite(channel=cid, users="U1,U2,U404", force=True)
+    assert forced["ok"] and fake.members(cid) == ["U0BOT", "U1", "U2"]
+    assert [e["user"] for e in forced["errors"]] == ["U1", "U404"]
+    for users, error in [("U0BOT", "cant_invite_self"), ("U3", "cant_invite"), ("", "no_user")]:
+        with pytest.raises(SlackApiError) as exc:
+            client.conversations_invite(channel=cid, users=users)
+        assert _error(exc) == error
+
+
+def test_join_takes_an_id_not_a_name(fake: FakeSlack, client: WebClient) -> None:
+    cid = fake.add_channel("incidents", members=["U1"])
+    for name in ("incidents", "#incidents"):
+        with pytest.raises(SlackApiError) as exc:
+            client.conversations_join(channel=name)
+        assert _error(exc) == "channel_not_found"
+    assert client.conversations_join(channel=cid)["channel"]["id"] == cid
+    with pytest.raises(SlackApiError) as exc:
+        client.conversations_list(limit=1000)
+    assert _error(exc) == "invalid_limit"  # "an integer under 1000"
+
+
+def test_app_configuration_scopes(fake: FakeSlack, client: WebClient) -> None:
+    fake.manifest = EVERYTHING.without("pins:write", "chat:write")
+    cid = fake.add_channel("ops", members=["U0BOT"])
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="hi")
+    assert exc.value.response["error"] == "missing_scope"
+    assert exc.value.response["needed"] == "chat:write"
+    assert "pins:write" not in exc.value.response["provided"].split(",")
+    assert fake.messages(cid) == []
+    assert client.conversations_info(channel=cid)["ok"]  # what is granted still works
+    scopes = client.auth_test().headers["X-OAuth-Scopes"].split(",")
+    assert "chat:write" not in scopes and "channels:read" in scopes
+
+
+def test_app_configuration_public_channels_and_messages_tab(fake: FakeSlack,
+                                                            client: WebClient) -> None:
+    cid = fake.add_channel("random", members=["U1"])
+    fake.manifest = EVERYTHING.without("chat:write.public")
+    with pytest.raises(SlackApiError) as exc:
+        client.chat_postMessage(channel=cid, text="not a member")
+    assert _error(exc) == "not_in_channel"
+    client.conversations_join(channel=cid)
+    assert client.chat_postMessage(channel=cid, text="member now")["ok"]
+
+    fake.manifest = dataclasses.replace(EVERYTHING, messages_tab_enabled=False)
+    dm = client.conversations_open(users="U1")["channel"]["id"]  # opening is allowed
+    for channel in (dm, "U1"):
+        with pytest.raises(SlackApiError) as exc:
+            client.chat_postMessage(channel=channel, text="you have a task")
+        assert _error(exc) == "messages_tab_disabled"
+    assert fake.messages(dm) == []
+    assert client.chat_postMessage(channel=cid, text="channels are fine")["ok"]
+
+
+def test_the_project_manifest_is_the_default(fake: FakeSlack) -> None:
+    project = AppManifest.load()
+    assert FakeSlack().manifest == project
+    assert project.messages_tab_enabled and "im:write" in project.bot_scopes
+    assert AppManifest.from_dict({"oauth_config": {"scopes": {"bot": ["chat:write"]}}}) == (
+        AppManifest(bot_scopes=frozenset({"chat:write"})))  # the Messages tab is opt-in
 
 
 def test_ratelimited_then_retry_succeeds(fake: FakeSlack) -> None:

@@ -7,10 +7,12 @@ import pytest
 
 from bot.common.cron import cron_error, next_slot
 from bot.tasks.reminders import (
+    RETRY_MAX,
     Policy,
     due_at_forced_slot,
     first_reminder,
     next_reminder,
+    retry_delay,
     snoozed_reminder,
 )
 from storage.models import Task
@@ -169,3 +171,15 @@ def test_cron_errors_are_explained() -> None:
     assert cron_error("0 9 * * mon-fri") is None
     assert "five fields" in (cron_error("daily") or "")
     assert cron_error("0 25 * * *")
+
+
+def test_a_refused_reminder_waits_twice_as_long_each_time_up_to_a_day() -> None:
+    minutes = [retry_delay(n) / dt.timedelta(minutes=1) for n in range(1, 14)]
+    assert minutes == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1440, 1440]
+    assert retry_delay(0) == retry_delay(1) and retry_delay(10**6) == RETRY_MAX
+    # A pass every 30 s once tried 2,880 times a day; now the first day has 11 tries.
+    elapsed, tries = dt.timedelta(0), 0
+    while elapsed < dt.timedelta(days=1):
+        tries += 1
+        elapsed += retry_delay(tries)
+    assert tries == 11

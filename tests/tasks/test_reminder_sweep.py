@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections import Counter
 from zoneinfo import ZoneInfo
@@ -16,8 +17,12 @@ from bot.tasks import reminders
 from bot.tasks import rules as tasks
 from bot.tasks.reminders import (
     LEASE,
+    RETRY_FIRST,
+    RETRY_MAX,
+    Failed,
     Outcome,
     Overdue,
+    Paused,
     Policy,
     Reminder,
     Retry,
@@ -53,6 +58,7 @@ class Recorder:
         #: (task id, which reminder) → Sent: what the owner's DM holds, as Slack would show it.
         self.delivered: dict[tuple[int, int], Sent] = {}
         self.lookups: list[int] = []
+        self.pause: str | None = None  # what paused() answers
 
     def find_reminder(self, reminder: Reminder, since: dt.datetime) -> Sent | None:
         with self.lock:
@@ -87,6 +93,9 @@ class Recorder:
                           tasks: list[Task]) -> None:
         with self.lock:
             self.unreachable.append((incident.id, code, [t.ref for t in tasks]))
+
+    def paused(self) -> str | None:
+        return self.pause
 
 
 @pytest.fixture
@@ -227,15 +236,117 @@ def test_an_owner_who_left_is_no_longer_reminded_and_each_lead_hears_once(
     stays = new_task(db, clock, second, "UBOB")
     clock.set(MONDAY_9)
     rec = Recorder()
-    rec.script["UGONE"] = [Unreachable("account_inactive")]
+    rec.script["UGONE"] = [Unreachable("user_disabled")]
     report = run(db, clock, rec)
     assert report.owners_unreachable == 1 and rec.sent == [stays.id]
-    assert sorted(rec.unreachable) == [(first, "account_inactive", ["T-1", "T-2"]),
-                                       (second, "account_inactive", ["T-3"])]
-    assert all(row(db, t.id).reminders_stopped == "account_inactive" for t in gone)
+    assert sorted(rec.unreachable) == [(first, "user_disabled", ["T-1", "T-2"]),
+                                       (second, "user_disabled", ["T-3"])]
+    assert all(row(db, t.id).reminders_stopped == "user_disabled" for t in gone)
     clock.set(MONDAY_9 + dt.timedelta(days=1))
     run(db, clock, rec)
     assert len(rec.unreachable) == 2 and rec.sent == [stays.id, stays.id]
+
+
+def test_a_refusal_of_sitrep_itself_stops_the_pass_and_blames_no_one(
+        db: Database, at_monday: FixedClock) -> None:
+    clock = at_monday
+    incident = new_incident(db, clock)
+    tasks_ = [new_task(db, clock, incident, owner) for owner in ("UBOB", "UCARA", "UDAN")]
+    clock.set(MONDAY_9)
+    rec = Recorder()
+    rec.script["UBOB"] = [Paused("account_inactive")]
+    report = run(db, clock, rec)
+    assert report.paused == "account_inactive" and report.owners_unreachable == 0
+    assert rec.sent == [] and rec.unreachable == []  # nothing more was tried in that pass
+    for task in tasks_:  # all still due, unleased, and nobody's reminders stopped
+        stored = row(db, task.id)
+        assert (stored.reminders_stopped, stored.lease_owner, stored.next_reminder_at,
+                stored.send_failures) == (None, None, MONDAY_9, 0)
+    rec.pause = "account_inactive"  # the messenger says sending is paused: passes wait
+    assert run(db, clock, rec).paused == "account_inactive" and rec.sent == []
+    rec.pause = None
+    assert run(db, clock, rec).sent == 3
+
+
+def test_a_refusal_not_understood_backs_that_task_off_up_to_a_day(
+        db: Database, at_monday: FixedClock) -> None:
+    clock = at_monday
+    incident = new_incident(db, clock)
+    odd = new_task(db, clock, incident, "UODD")
+    fine = new_task(db, clock, incident, "UBOB")
+    clock.set(MONDAY_9)
+    rec = Recorder()
+    rec.script["UODD"] = [Failed("invalid_blocks")] * 30
+    tries: list[dt.datetime] = []
+    while clock.now() < MONDAY_9 + dt.timedelta(days=3):
+        left = len(rec.script["UODD"])
+        report = run(db, clock, rec)
+        if len(rec.script["UODD"]) < left:
+            tries.append(clock.now())
+            assert report.backed_off == 1
+        retry_at = row(db, odd.id).retry_at
+        assert retry_at is not None
+        clock.set(retry_at - dt.timedelta(seconds=1))  # a pass just before: nothing for it
+        left = len(rec.script["UODD"])
+        run(db, clock, rec)
+        assert len(rec.script["UODD"]) == left
+        clock.set(retry_at)
+    gaps = [(b - a) / dt.timedelta(minutes=1) for a, b in itertools.pairwise(tries)]
+    assert gaps[:6] == [1, 2, 4, 8, 16, 32]
+    assert max(gaps) == RETRY_MAX / dt.timedelta(minutes=1) and gaps[-1] == 24 * 60
+    assert len([t for t in tries if t < MONDAY_9 + dt.timedelta(days=1)]) <= 12  # not 2,880
+    stored = row(db, odd.id)
+    assert stored.next_reminder_at == MONDAY_9 and stored.reminders_stopped is None
+    assert stored.send_failures == len(tries)
+    assert rec.sent.count(fine.id) >= 3  # the other task's reminders went on meanwhile
+    tasks.set_due(db, clock, POLICY, TEAM, odd.number, "ULEAD", dt.date(2026, 12, 9),
+                  PARIS)  # a person's change: the next reminder is tried when it is due
+    assert (row(db, odd.id).send_failures, row(db, odd.id).retry_at) == (0, None)
+
+
+def test_back_off_and_batched_claims_compose(db: Database, at_monday: FixedClock,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row backing off is not claimed by pipelined batches; once a reminder to it is found
+    already delivered (its pass died before recording), it is recorded and the back-off ends."""
+    clock = at_monday
+    incident = new_incident(db, clock)
+    odd = new_task(db, clock, incident, "UODD")
+    others = [new_task(db, clock, incident, f"U{n:02d}") for n in range(6)]
+    clock.set(MONDAY_9)
+    rec = Recorder()
+    rec.script["UODD"] = [Failed("invalid_blocks")]
+    for n in range(4):  # these stay due (Slack struggling) through the passes below
+        rec.script[f"U{n:02d}"] = [Retry("internal_error")] * 4
+    report = run(db, clock, rec, workers=2)
+    assert (report.sent, report.retried, report.backed_off) == (2, 4, 1)
+    backing_off = row(db, odd.id)
+    assert backing_off.send_failures == 1 and backing_off.retry_at == MONDAY_9 + RETRY_FIRST
+    for quarter in (1, 2, 3):  # pipelined batches of due rows; the backing-off one not claimed
+        clock.set(MONDAY_9 + RETRY_FIRST * quarter / 4)
+        report = run(db, clock, rec, workers=2, batch=1)
+        assert (report.retried, report.backed_off, report.sent) == (4, 0, 0)
+    assert odd.id not in rec.sent and rec.lookups == []
+    assert row(db, odd.id).lease_owner is None
+
+    def die(self: reminders._Pass, session: object) -> None:  # killed before recording sends
+        if self.pending:
+            raise Killed()
+
+    clock.set(MONDAY_9 + RETRY_FIRST)
+    real = reminders._Pass.record
+    monkeypatch.setattr(reminders._Pass, "record", die)
+    with pytest.raises(Killed):
+        run(db, clock, rec, batch=1)  # Slack has odd's reminder; the pass dies unrecorded
+    monkeypatch.setattr(reminders._Pass, "record", real)
+    assert rec.sent.count(odd.id) == 1 and row(db, odd.id).send_failures == 1
+    clock.set(MONDAY_9 + RETRY_FIRST + LEASE)
+    report = run(db, clock, rec, workers=2)
+    assert (report.recovered, report.sent, report.backed_off) == (1, 4, 0)
+    assert rec.sent.count(odd.id) == 1 and rec.lookups == [odd.id]  # found, not sent again
+    stored = row(db, odd.id)
+    assert (stored.reminder_count, stored.send_failures, stored.retry_at,
+            stored.lease_owner) == (1, 0, None, None)
+    assert all(row(db, t.id).reminder_count == 1 for t in others)
 
 
 def test_long_overdue_tasks_are_escalated_once_a_day_per_incident(

@@ -199,7 +199,8 @@ def test_a_timed_out_reminder_is_checked_in_the_dm_not_sent_again(sandbox: Sandb
     assert task.reminder_count == 1 and task.lease_owner is None
 
 
-@pytest.mark.parametrize("error", ["account_inactive", "user_not_found", "channel_not_found"])
+@pytest.mark.parametrize("error", ["user_not_found", "user_disabled", "user_not_visible",
+                                   "cannot_dm_bot"])
 def test_an_owner_who_left_stops_their_reminders_and_the_lead_is_told(
         sandbox: Sandbox, error: str, monkeypatch: pytest.MonkeyPatch) -> None:
     sb = sandbox

@@ -16,6 +16,8 @@ One module per concern, so that what answers ``conversations.create`` is found b
   ``auth.py``, ``chat.py``, ``conversations.py``, ``pins.py``, ``reactions.py``, ``users.py``,
   ``views.py``, ``files.py`` (with uploads and downloads) and ``responses.py``
   (``response_url``).
+- ``manifest.py``: the installed app as ``manifest.yml`` declares it (scopes, the Messages
+  tab), which decides ``missing_scope``, ``not_in_channel`` and ``messages_tab_disabled``;
 - ``blockkit.py``: Block Kit and message limits (slack_sdk's models, plus what they leave
   out); ``metadata.py``: message metadata (kept, checked, read back only with
   ``include_all_metadata``); ``failures.py``: the call log and injected failures

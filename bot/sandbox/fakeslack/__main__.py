@@ -6,6 +6,7 @@ import contextlib
 import threading
 
 from bot.sandbox.fakeslack import FakeSlack
+from bot.sandbox.fakeslack.manifest import PROJECT_MANIFEST, AppManifest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default="xoxb-fake")
     parser.add_argument("--user", action="append", default=[], metavar="ID:NAME")
     parser.add_argument("--channel", action="append", default=[], metavar="NAME")
+    parser.add_argument("--manifest", default=str(PROJECT_MANIFEST),
+                        help="the app's manifest.yml: its scopes and Messages tab")
     args = parser.parse_args(argv)
-    fake = FakeSlack(bot_token=args.token, port=args.port).start()
+    fake = FakeSlack(bot_token=args.token, port=args.port,
+                     manifest=AppManifest.load(args.manifest)).start()
     users = []
     for spec in args.user:
         user_id, _, name = spec.partition(":")

@@ -67,6 +67,10 @@ class Arguments(Messages):
         limit = as_int(args.get("limit"), default)
         if limit <= 0:
             limit = default
+        if self.page_cap is not None:
+            # https://docs.slack.dev/apis/web-api/pagination: "fewer than the requested number
+            # of items may be returned, even if the end of the list hasn't been reached"
+            limit = min(limit, self.page_cap)
         end = start + limit
         cursor_out = base64.b64encode(f"next:{end}".encode()).decode() if end < len(items) else ""
         return items[start:end], cursor_out

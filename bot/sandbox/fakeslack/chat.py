@@ -16,7 +16,9 @@ class Chat(Arguments):
 
     @answers("chat.postMessage")
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        cid = self._channel_arg(args, by_name=True, open_dm=True, need_member=True, writable=True)
+        # Membership of a public channel is the chat:write.public rule (_check_app_may_post).
+        cid = self._channel_arg(args, by_name=True, open_dm=True, writable=True)
+        self._check_app_may_post(cid)
         content = self._content(args, required=True)
         warning = content.pop("_warning", None)
         msg = self._bot_message(content)
@@ -27,6 +29,21 @@ class Chat(Arguments):
         result = {"ok": True, "channel": cid, "ts": msg["ts"],
                   "message": copy.deepcopy(without_metadata(msg))}
         return _warn(result, warning)
+
+    def _check_app_may_post(self, cid: str) -> None:
+        """What the app's configuration (``manifest.py``) allows a ``chat.postMessage``."""
+        channel = self.channels[cid]
+        if channel.get("is_im") and channel.get("user") != self.bot_user_id:
+            if not self.manifest.messages_tab_enabled:
+                # https://docs.slack.dev/reference/methods/chat.postMessage: messages_tab_disabled
+                raise SlackError("messages_tab_disabled")
+            return
+        if (not self._is_dm(cid) and not channel["is_private"]
+                and self.bot_user_id not in self._members[cid]
+                and "chat:write.public" not in self.manifest.bot_scopes):
+            # https://docs.slack.dev/reference/scopes/chat.write.public: without it, only
+            # channels the bot is a member of
+            raise SlackError("not_in_channel")
 
     @answers("chat.postEphemeral")
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:

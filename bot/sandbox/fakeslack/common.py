@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-# Error returned when a deactivated user is the target of a DM.
-DELETED_USER_ERROR = "account_inactive"
-
 JSON_TYPE = "application/json; charset=utf-8"
 Reply = tuple[int, bytes, str, dict[str, str]]  # status, body, content type, extra headers
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.sandbox.fakeslack.args import Arguments
 from bot.sandbox.fakeslack.common import (
-    DELETED_USER_ERROR,
     SlackError,
     answers,
+    as_int,
     truthy,
     ts_num,
 )
@@ -59,23 +59,38 @@ class Conversations(Arguments):
         users = [u.strip() for u in users if u and u.strip()]
         if not users:
             raise SlackError("no_user")
-        if self.bot_user_id in users:
-            raise SlackError("cant_invite_self")
-        for uid in users:
-            if uid not in self.users:
-                raise SlackError("user_not_found")
-            if self.users[uid]["deleted"]:
-                raise SlackError("cant_invite")
-        new = [u for u in users if u not in self._members[cid]]
-        if not new:
-            errors = [{"user": u, "ok": False, "error": "already_in_channel"} for u in users]
-            raise SlackError("already_in_channel", errors=errors)
-        for uid in new:
+        # https://docs.slack.dev/reference/methods/conversations.invite: every user is checked
+        # (cant_invite_self, user_not_found, cant_invite, already_in_channel); with one
+        # failing, nobody is invited and each failure is listed in ``errors``, unless
+        # ``force`` asks to invite the valid ones anyway.
+        failures = []
+        valid = []
+        for uid in dict.fromkeys(users):
+            if uid == self.bot_user_id:
+                error = "cant_invite_self"
+            elif uid not in self.users:
+                error = "user_not_found"
+            elif self.users[uid]["deleted"]:
+                error = "cant_invite"
+            elif uid in self._members[cid]:
+                error = "already_in_channel"
+            else:
+                valid.append(uid)
+                continue
+            failures.append({"user": uid, "ok": False, "error": error})
+        if failures and not (truthy(args.get("force")) and valid):
+            raise SlackError(failures[0]["error"], errors=failures)
+        for uid in valid:
             self._add_member(cid, uid)
-        return {"ok": True, "channel": self._conversation(cid)}
+        result: dict[str, Any] = {"ok": True, "channel": self._conversation(cid)}
+        if failures:
+            result["errors"] = failures
+        return result
 
     @answers("conversations.join")
     def _conv_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        # https://docs.slack.dev/reference/methods/conversations.join: "ID of conversation to
+        # join"; a name is not resolved, it is channel_not_found.
         cid = self._channel_arg(args, writable=True)
         channel = self.channels[cid]
         if self._is_dm(cid) or channel["is_private"]:
@@ -121,6 +136,10 @@ class Conversations(Arguments):
 
     @answers("conversations.list")
     def _conv_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        # https://docs.slack.dev/reference/methods/conversations.list: limit "must be an
+        # integer under 1000"
+        if args.get("limit") not in (None, "") and not 0 < as_int(args["limit"], 0) < 1000:
+            raise SlackError("invalid_limit")
         types = set(str(args.get("types") or "public_channel").split(","))
         exclude_archived = truthy(args.get("exclude_archived"))
         found = []
@@ -223,7 +242,8 @@ class Conversations(Arguments):
                 if uid not in self.users:
                     raise SlackError("user_not_found")
                 if self.users[uid]["deleted"]:
-                    raise SlackError(DELETED_USER_ERROR)
+                    # https://docs.slack.dev/reference/methods/conversations.open: user_disabled
+                    raise SlackError("user_disabled")
             cid, already = self._open_dm(users)
         result: dict[str, Any] = {"ok": True}
         if already:

@@ -266,6 +266,9 @@ class Server(Failures):
             result = {"ok": False, "error": "unknown_method"}
         elif method not in NO_AUTH_METHODS and token != self.bot_token:
             result = {"ok": False, "error": "invalid_auth"}
+        elif (refused := self.manifest.missing_scope(method)) is not None:
+            # https://docs.slack.dev/reference/scopes: a method needs one of its listed scopes
+            result = refused
         else:
             with self._lock:
                 try:
@@ -278,6 +281,6 @@ class Server(Failures):
                     return DROP, b"", "", {}
                 return 500, json_bytes({"ok": False, "error": "internal_error"}), JSON_TYPE, {}
             if method == "auth.test" and result.get("ok"):
-                headers["X-OAuth-Scopes"] = "chat:write,channels:manage,channels:read,users:read"
+                headers["X-OAuth-Scopes"] = ",".join(sorted(self.manifest.bot_scopes))
             return 200, payload, JSON_TYPE, headers
         return 200, json_bytes(result), JSON_TYPE, headers

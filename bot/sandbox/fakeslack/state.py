@@ -20,13 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox.fakeslack.common import (
-    DELETED_USER_ERROR,
     Call,
     Failure,
     Handler,
-    SlackError,
     method_table,
 )
+from bot.sandbox.fakeslack.manifest import AppManifest
 
 _ID_CHARS = string.ascii_uppercase + string.digits
 _TZ_LABELS = {
@@ -57,6 +56,7 @@ class Workspace:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
+        manifest: AppManifest | None = None,
     ) -> None:
         self.team_id = team_id
         # Wall-clock seconds for message ``ts`` and object timestamps; the demo and tests can
@@ -71,6 +71,8 @@ class Workspace:
         self.bot_token = bot_token
         self.host = host
         self.port = port
+        # The installed app's scopes and Messages tab (manifest.py): the project's by default.
+        self.manifest = manifest if manifest is not None else AppManifest.load()
         # Tunables (plain attributes, settable by tests).
         # Slack's not_in_channel, and channel_not_found for private channels and DMs the bot
         # is not in (off only for tests of the fake itself).
@@ -78,6 +80,7 @@ class Workspace:
         self.validate_blocks = True  # enforce Block Kit limits (invalid_blocks)
         self.timeout_seconds: float = 5.0  # delay used by fail(..., "timeout")
         self.latency: float = 0.0  # extra delay before every Web API answer
+        self.page_cap: int | None = None  # serve at most this many items per page
 
         self.calls: list[Call] = []
         self.channels: dict[str, dict] = {}
@@ -353,8 +356,8 @@ class Workspace:
         if ref in self.channels:
             return ref
         if open_dm and ref in self.users:
-            if self.users[ref]["deleted"]:
-                raise SlackError(DELETED_USER_ERROR)
+            # A deactivated person's DM still takes messages ("succeeds with no error"):
+            # https://github.com/slackapi/python-slack-sdk/issues/1156 (answered by Slack)
             return self._open_dm([ref])[0]
         if by_name:
             channel = self.channel_by_name(ref)
