@@ -67,11 +67,17 @@ def _reminders(fake: FakeSlack) -> Counter[str]:
 
 
 def _expire_leases(db: Database) -> int:
-    """What five minutes would do to the dead runner's leases; how many it held."""
+    """What five minutes would do to the dead runner's leases; how many it held.
+
+    Only leases still running count as the dead runner's: rows an earlier runner left
+    (expired here already, and not claimed again since) are not its.
+    """
+    now = dt.datetime.now(dt.UTC)
     with db.session() as s:
-        held = s.execute(update(Task).where(Task.lease_owner.is_not(None))
-                         .values(lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
-        return held.rowcount
+        live = s.execute(update(Task).where(Task.lease_owner.is_not(None),
+                                            Task.lease_until > now)
+                         .values(lease_until=now - dt.timedelta(seconds=1)))
+        return live.rowcount
 
 
 def test_runners_killed_mid_pass_double_nothing_and_miss_nothing(
