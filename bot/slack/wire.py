@@ -95,6 +95,8 @@ def _check_callback(body: Any) -> None:
     for name in ("team_id", "event_id", "api_app_id"):
         if body.get(name) is not None and not isinstance(body[name], str):
             raise Malformed(f"{name} is not a string", events=True)
+        if len(body.get(name) or "") > 64:
+            raise Malformed(f"{name} is too long", events=True)
     if kind == "url_verification" and not isinstance(body.get("challenge"), str):
         raise Malformed("url_verification without a challenge", events=True)
     if kind != "event_callback":
@@ -125,9 +127,19 @@ def _check_fields(obj: dict[str, Any], where: str) -> None:
             raise Malformed(f"{where}.{name} is not a list", events=True)
 
 
+#: Ids and timestamps Slack sends are short; the database keeps 32 characters of each
+#: (``storage.models``), and a longer one is no Slack id.
+_IDS = frozenset({"channel", "user", "ts", "thread_ts", "deleted_ts", "event_ts", "team_id",
+                  "id", "bot_id"})
+_ID_LENGTH = 32
+
+
 def _string(obj: dict[str, Any], name: str, where: str, *, events: bool = True) -> None:
-    if obj.get(name) is not None and not isinstance(obj[name], str):
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
         raise Malformed(f"{where}.{name} is not a string", events=events)
+    if name in _IDS and value is not None and len(value) > _ID_LENGTH:
+        raise Malformed(f"{where}.{name} is too long for a Slack id", events=events)
 
 
 def _check_payload(payload: Any) -> None:

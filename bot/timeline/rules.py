@@ -231,7 +231,18 @@ def _store(s: Any, message: Message, now: dt.datetime, *, overwrite: bool) -> No
     channel_messages.remember(
         s, channel_id=message.channel_id, ts=message.ts, now=now, overwrite=overwrite,
         thread_ts=message.thread_ts, user_id=message.user_id, bot_name=message.bot_name,
-        text=message.text, files={"names": list(message.files)} if message.files else None)
+        text=message.text, files=_file_names(message.files))
+
+
+#: File names kept per message (the timeline shows a few; a message carries at most ten).
+MAX_FILES = 20
+
+
+def _file_names(files: Sequence[str]) -> dict[str, Any] | None:
+    """What a message's files are called, bounded: the JSON column has no cap of its own."""
+    if not files:
+        return None
+    return {"names": [name[:255] for name in files[:MAX_FILES]]}
 
 
 def message_edited(db: Database, clock: Clock, message: Message, team_id: str) -> int:

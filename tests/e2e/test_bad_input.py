@@ -199,3 +199,15 @@ def test_a_malformed_event_changes_nothing_and_the_next_one_works(
                         "item": {"type": "message", "channel": 5, "ts": "1.1"}}), JSON)
     assert _snapshot(sb) == before
     assert _reply(sb, "status identified", channel)
+
+
+def test_a_one_megabyte_message_is_stored_capped(opened: tuple[Sandbox, str]) -> None:
+    """Issue 13, item 6: storage keeps at most Slack's own 40,000 characters of a text."""
+    from storage.models import STORED_TEXT, ChannelMessage
+    sb, channel = opened
+    message = sb.fake.user_message(channel, "U0ALICE", "x" * 1_000_000)
+    assert sb.sim.message(message, channel).status == 200
+    with sb.db.session() as s:
+        kept = s.get(ChannelMessage, (channel, message["ts"]))
+        assert kept is not None and len(kept.text) == STORED_TEXT
+        assert kept.text.endswith("too long to keep]")
