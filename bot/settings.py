@@ -51,6 +51,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     slack_timeout: float = 10.0
+    #: Days after an incident's resolution its channel's kept messages are forgotten.
+    channel_message_retention_days: int = 30
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -212,4 +214,6 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         log_level=level,
         log_format=log_format,
         slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
+        channel_message_retention_days=_int(env, "CHANNEL_MESSAGE_RETENTION_DAYS", 30,
+                                            minimum=1, maximum=36500),
     )
