@@ -12,6 +12,7 @@ from bot.common.clock import Clock, SystemClock
 from bot.settings import Settings
 from bot.slack.channels import ChannelIds
 from bot.slack.health import SlackHealth
+from bot.slack.members import ChannelMembers
 from bot.slack.people import People
 from storage.db import Database
 
@@ -26,6 +27,8 @@ class Deps:
     people: People = field(init=False)
     #: Channel names (``ANNOUNCE_CHANNEL``) resolved to ids, once.
     channels: ChannelIds = field(init=False)
+    #: Who is in a private incident's channel (``conversations.members``, cached briefly).
+    members: ChannelMembers = field(init=False)
     #: What Slack thinks of Sitrep itself (token, scopes, Messages tab); see /healthz.
     slack_health: SlackHealth = field(init=False)
     #: Work that runs after Slack has been answered (slash commands, confirmations).
@@ -34,6 +37,7 @@ class Deps:
     def __post_init__(self) -> None:
         self.people = People(self)
         self.channels = ChannelIds()
+        self.members = ChannelMembers(self.clock)
         self.slack_health = SlackHealth(self.clock)
         self.after_ack = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-work")
 

@@ -53,6 +53,11 @@ class Settings:
     slack_timeout: float = 10.0
     #: Days after an incident's resolution its channel's kept messages are forgotten.
     channel_message_retention_days: int = 30
+    #: ``INCIDENT_ROLES``: the roles of an incident; the lead is always the first.
+    incident_roles: tuple[str, ...] = ("lead", "comms", "scribe")
+    #: ``INCIDENT_RESTRICT``: ``anyone`` in the channel may change anything, or only the
+    #: lead and role holders may change severity, status, roles, resolve or reopen.
+    incident_restrict: str = "anyone"
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -108,6 +113,40 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {raw}")
+    return value
+
+
+_ROLE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
+#: Names that are not roles: ``/incident role <name>`` would read them as something else.
+_NOT_ROLES = frozenset({"roles", "list", "clear", "none"})
+#: At most this many roles (the lead included), so each incident card can show them all.
+MAX_ROLES = 8
+
+
+def _roles(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``INCIDENT_ROLES``: comma-separated lowercase names; ``lead`` always exists (first)."""
+    raw = env.get("INCIDENT_ROLES", "").strip()
+    if not raw:
+        return Settings.incident_roles
+    names = [n.strip().lower() for n in raw.split(",")]
+    for name in names:
+        if not _ROLE.fullmatch(name) or name in _NOT_ROLES:
+            raise SettingsError(
+                "INCIDENT_ROLES must be comma-separated role names (a lowercase letter, then up "
+                f"to 19 letters, digits, - or _), like lead,comms,scribe; not {name!r}")
+    if len(set(names)) != len(names):
+        raise SettingsError(f"INCIDENT_ROLES names a role twice: {raw!r}")
+    roles = ("lead", *[n for n in names if n != "lead"])
+    if len(roles) > MAX_ROLES:
+        raise SettingsError(f"INCIDENT_ROLES allows at most {MAX_ROLES} roles (the lead "
+                            f"included), not {len(roles)}")
+    return roles
+
+
+def _restrict(env: Mapping[str, str]) -> str:
+    value = (env.get("INCIDENT_RESTRICT", "").strip() or "anyone").lower()
+    if value not in ("anyone", "roles"):
+        raise SettingsError(f"INCIDENT_RESTRICT must be anyone or roles, not {value!r}")
     return value
 
 
@@ -216,4 +255,6 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
         channel_message_retention_days=_int(env, "CHANNEL_MESSAGE_RETENTION_DAYS", 30,
                                             minimum=1, maximum=36500),
+        incident_roles=_roles(env),
+        incident_restrict=_restrict(env),
     )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -130,6 +131,11 @@ class Incident(Base):
     updated_at: Mapped[dt.datetime]
     #: The last timeline entry number handed out (``TimelineEntry.seq``); never goes down.
     last_entry_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Worked in a private channel: only its members may see it (``bot.incidents.access``).
+    is_private: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Roles other than the lead (``lead_user_id``): role name → user id. Replaced whole on
+    #: each change (a JSON column is not change-tracked in place).
+    roles: Mapped[dict[str, Any] | None]
 
     entries: Mapped[list[TimelineEntry]] = relationship(back_populates="incident")
 

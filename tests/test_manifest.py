@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.join": {"channels:join"},
     "conversations.info": {"channels:read"},
     "conversations.list": {"channels:read"},
+    "conversations.members": {"channels:read", "groups:read"},
     "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history"},
     "conversations.open": {"im:write"},
@@ -41,9 +42,18 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files.completeUploadExternal": {"files:write"},
     "files_upload_v2": {"files:write"},
 }
+#: Methods Sitrep calls on more than one kind of conversation → every scope that takes
+#: (https://docs.slack.dev/reference/scopes: channels:* public, groups:* private channels):
+#: incident channels are public or private (``/incident start private``), and membership is
+#: read only for private ones.
+KIND_NEEDS: dict[str, set[str]] = {
+    "conversations.create": {"channels:manage", "groups:write"},
+    "conversations.invite": {"channels:manage", "groups:write"},
+    "conversations.members": {"groups:read"},
+}
 #: Bolt event type → the subscription(s) that deliver it.
 EVENT_SUBSCRIPTIONS = {
-    "message": {"message.channels"},
+    "message": {"message.channels", "message.groups"},
     "reaction_added": {"reaction_added"},
     "reaction_removed": {"reaction_removed"},
 }
@@ -83,6 +93,16 @@ def test_every_called_method_is_known_and_granted() -> None:
         assert method in METHOD_SCOPES, f"add {method} to METHOD_SCOPES with its scopes"
         needed = METHOD_SCOPES[method]
         assert not needed or needed & granted, f"{method} needs one of {needed}"
+        missing = KIND_NEEDS.get(method, set()) - granted
+        assert not missing, f"{method} needs {missing} for the conversations Sitrep uses"
+
+
+def test_private_incidents_need_the_groups_scopes_and_message_groups() -> None:
+    """Private incident channels: created and joined with groups:write, membership read with
+    groups:read, their messages delivered as message.groups (needs groups:history)."""
+    granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"groups:write", "groups:read", "groups:history"} <= granted
+    assert "message.groups" in MANIFEST["settings"]["event_subscriptions"]["bot_events"]
 
 
 def listened_events() -> set[str]:
@@ -104,7 +124,7 @@ def test_nothing_is_granted_or_subscribed_that_nothing_uses() -> None:
     needed = {"commands"} if MANIFEST["features"].get("slash_commands") else set()
     needed |= {EVENT_SCOPES[e] for e in subscribed}
     for method in called_methods():
-        needed |= METHOD_SCOPES[method]
+        needed |= KIND_NEEDS.get(method) or METHOD_SCOPES[method]
     assert granted <= needed, f"granted but unused: {sorted(granted - needed)}"
     assert needed <= granted, f"needed but not granted: {sorted(needed - granted)}"
 

@@ -8,6 +8,7 @@ mrkdwn, or made readable for ``plain_text``, and fitted to Slack's limits
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,24 @@ def title(incident: Incident) -> str:
     return mrkdwn(incident.title)
 
 
-def incident_card(incident: Incident, tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
-    """The pinned card: title, severity, status, lead, start (and end), and a link back."""
+def role_label(role: str) -> str:
+    return role.replace("-", " ").replace("_", " ").capitalize()
+
+
+def roles_line(incident: Incident, roles: Sequence[str]) -> str | None:
+    """``*Comms* @ann · *Scribe* _none_``: the roles besides the lead (None if there are none)."""
+    held = incident.roles or {}
+    parts = [f"*{role_label(r)}* " + (f"<@{held[r]}>" if held.get(r) else "_none_")
+             for r in roles if r != "lead"]
+    parts += [f"*{role_label(r)}* <@{u}>" for r, u in held.items()
+              if u and r not in roles and r != "lead"]  # a role since removed from the setting
+    return " · ".join(parts) or None
+
+
+def incident_card(incident: Incident, tz: ZoneInfo, roles: Sequence[str] = ()
+                  ) -> tuple[str, list[dict[str, Any]]]:
+    """The pinned card: title, severity, status, lead, start (and end), the other roles,
+    and a link back."""
     fields = [
         f"*Severity*\n{SEVERITY_EMOJI.get(incident.severity, '')} {incident.severity.upper()}",
         f"*Status*\n{STATUS_EMOJI.get(incident.status, '')} {incident.status.capitalize()}",
@@ -57,7 +74,12 @@ def incident_card(incident: Incident, tz: ZoneInfo) -> tuple[str, list[dict[str,
         # Cut in the card only: the postmortem shows the whole summary.
         summary = limits.fit(f"*Summary*\n{mrkdwn(incident.summary)}", limits.SECTION_TEXT)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": summary}})
-    context = []
+    line = roles_line(incident, roles)
+    if line:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": limits.fit(line, limits.SECTION_TEXT)}})
+    context = [":lock: Private: only this channel's members see this incident"] \
+        if incident.is_private else []
     if incident.origin_channel_id and incident.origin_channel_id != incident.channel_id:
         context.append(f"Declared in <#{incident.origin_channel_id}> by <@{incident.created_by}>")
     else:
@@ -102,6 +124,12 @@ def start_modal(channel_id: str, response_url: str | None) -> dict[str, Any]:
         {"type": "input", "block_id": "description", "optional": True,
          "label": plain("What is happening?"),
          "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500}},
+        {"type": "input", "block_id": "private", "optional": True,
+         "label": plain("Visibility"),
+         "element": {"type": "checkboxes", "action_id": "value", "options": [
+             {"text": plain("Private"), "value": "private",
+              "description": plain("A private channel; announced nowhere, listed only to "
+                                   "its members")}]}},
     ]
     metadata = json.dumps({"channel": channel_id, "response_url": response_url})
     return modal("incident_start", "Start an incident", fields, submit="Start",

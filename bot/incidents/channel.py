@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.incidents import blocks
+from bot.incidents import access, blocks
 from bot.incidents import rules as incidents
 from bot.slack.client import (
     create_channel_once,
@@ -38,7 +38,7 @@ ANNOUNCEMENT = "sitrep_incident_announced"
 def open_incident(
     deps: Deps, client: WebClient, *, team_id: str, user_id: str, title: str, severity: str,
     description: str | None = None, origin_channel_id: str | None = None,
-    respond: Callable[..., Any] | None = None,
+    respond: Callable[..., Any] | None = None, private: bool = False,
 ) -> Incident:
     """Store the incident, then set up its channel, card and announcements.
 
@@ -48,6 +48,7 @@ def open_incident(
     incident = incidents.open_incident(
         deps.db, deps.clock, team_id=team_id, user_id=user_id, title=title,
         severity=severity, description=description, origin_channel_id=origin_channel_id,
+        private=private,
     )
     try:
         channel_id, name = create_channel(deps, client, incident)
@@ -64,6 +65,7 @@ def open_incident(
         invite(client, channel_id, user_id)
     except SlackApiError as exc:
         log.warning("invite to %s failed: %s", name, error_code(exc))
+    deps.members.forget(channel_id)
     post_card(deps, client, incident)
     announce(deps, client, incident, respond)
     return incident
@@ -75,7 +77,7 @@ def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[s
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = incidents.channel_name(prefix, incident.number, incident.title, attempt)
         try:
-            channel = create_channel_once(client, name, is_private=False)
+            channel = create_channel_once(client, name, is_private=incident.is_private)
         except SlackApiError as exc:
             if error_code(exc) == "name_taken" and attempt + 1 < MAX_NAME_ATTEMPTS:
                 continue
@@ -86,7 +88,8 @@ def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[s
 
 def post_card(deps: Deps, client: WebClient, incident: Incident) -> None:
     """Post and pin the incident card in its channel."""
-    text, card = blocks.incident_card(incident, deps.settings.timezone)
+    text, card = blocks.incident_card(incident, deps.settings.timezone,
+                                      deps.settings.incident_roles)
     resp = post_once(client, str(incident.channel_id), text=text, blocks=card,
                      metadata=card_reason(incident))
     incidents.set_card(deps.db, incident.id, resp["ts"])
@@ -99,17 +102,20 @@ def post_card(deps: Deps, client: WebClient, incident: Incident) -> None:
 
 def announce(deps: Deps, client: WebClient, incident: Incident,
              respond: Callable[..., Any] | None) -> None:
-    """Say it where the command was typed, and in ``ANNOUNCE_CHANNEL`` when set."""
+    """Say it where the command was typed, and in ``ANNOUNCE_CHANNEL`` when set; a private
+    incident is announced nowhere (``access.may_post_in``)."""
     text = blocks.announcement(incident)
     metadata = reason(ANNOUNCEMENT, incident=incident.ref)
-    if respond and incident.origin_channel_id != incident.channel_id:
+    if (respond and incident.origin_channel_id != incident.channel_id
+            and access.may_post_in(incident, incident.origin_channel_id)):
         respond(text=text, response_type="in_channel", metadata=metadata)
     configured = deps.settings.announce_channel
     if not configured:
         return
     try:
         target = deps.channels.resolve(client, configured)
-        if target and target not in (incident.origin_channel_id, incident.channel_id):
+        if (target and target not in (incident.origin_channel_id, incident.channel_id)
+                and access.may_post_in(incident, target)):
             join_and_post(client, target, text=text, metadata=metadata)
     except SlackApiError as exc:
         log.warning("announcing %s in %s failed: %s", incident.ref, configured,
@@ -120,7 +126,8 @@ def refresh_card(deps: Deps, client: WebClient, incident: Incident) -> None:
     """Re-render the pinned card after a change (a failure is logged, never raised)."""
     if not (incident.channel_id and incident.card_ts):
         return
-    text, card = blocks.incident_card(incident, deps.settings.timezone)
+    text, card = blocks.incident_card(incident, deps.settings.timezone,
+                                      deps.settings.incident_roles)
     try:
         client.chat_update(channel=incident.channel_id, ts=incident.card_ts, text=text,
                            blocks=card, metadata=card_reason(incident))

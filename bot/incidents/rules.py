@@ -103,9 +103,10 @@ def channel_name(prefix: str, number: int, title: str, attempt: int = 0, limit: 
 def open_incident(
     db: Database, clock: Clock, *, team_id: str, user_id: str, title: str,
     severity: str = DEFAULT_SEVERITY, description: str | None = None,
-    origin_channel_id: str | None = None,
+    origin_channel_id: str | None = None, private: bool = False,
 ) -> Incident:
-    """Store a new incident led by the person who opened it."""
+    """Store a new incident led by the person who opened it (``private``: worked in a
+    private channel, seen only by its members; ``bot.incidents.access``)."""
     now = clock.now()
     title = clean_title(title)
     severity = normalize_severity(severity)
@@ -115,11 +116,13 @@ def open_incident(
             s, team_id=team_id, now=now, title=title, severity=severity,
             status="investigating", lead_user_id=user_id, created_by=user_id,
             started_at=now, description=description or None, summary=description or None,
-            origin_channel_id=origin_channel_id,
+            origin_channel_id=origin_channel_id, is_private=private,
         )
+        kind = "private, " if private else ""
         timeline.add_event(
             s, incident_id=incident.id, event_type="opened", actor=user_id, now=now,
-            text=f"Incident opened by <@{user_id}> ({severity}): {title}",
+            text=f"Incident opened by <@{user_id}> ({kind}{severity}): {title}",
+            data={"private": True} if private else None,
         )
     return incident
 
@@ -310,8 +313,49 @@ def set_lead(db: Database, clock: Clock, incident_id: int, actor: str, lead_user
             return f"<@{lead_user_id}> already leads {inc.ref}."
         previous, inc.lead_user_id = inc.lead_user_id, lead_user_id
         return "lead", f"Lead changed to <@{lead_user_id}>", {
-            "from": previous, "to": lead_user_id,
+            "from": previous, "to": lead_user_id, "role": "lead",
         }
+
+    return _change(db, clock, incident_id, actor, apply)
+
+
+def role_label(role: str) -> str:
+    """``comms`` → ``Comms``; ``incident-commander`` → ``Incident commander``."""
+    return role.replace("-", " ").replace("_", " ").capitalize()
+
+
+def normalize_role(value: str, roles: Sequence[str]) -> str:
+    """A role name as configured (``INCIDENT_ROLES``), or a ``UserError`` listing them."""
+    v = value.strip().lower()
+    if v in roles:
+        return v
+    raise UserError(f"`{slacktext.quote(value)}` is not a role here. The roles are "
+                    f"{', '.join(f'`{r}`' for r in roles)} (`INCIDENT_ROLES`).")
+
+
+def set_role(db: Database, clock: Clock, incident_id: int, actor: str, role: str,
+             user_id: str | None) -> Change:
+    """Give ``role`` to ``user_id``, or clear it (``None``); the lead is ``set_lead``."""
+    if role == "lead":
+        if user_id is None:
+            raise UserError("An incident always has a lead: hand it to someone with "
+                            "`/incident lead @someone`.")
+        return set_lead(db, clock, incident_id, actor, user_id)
+    label = role_label(role)
+
+    def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
+        roles = dict(inc.roles or {})
+        previous = roles.get(role)
+        if previous == user_id:
+            return (f"<@{user_id}> is already {label.lower()} of {inc.ref}." if user_id
+                    else f"Nobody is {label.lower()} of {inc.ref}.")
+        if user_id is None:
+            roles.pop(role, None)
+        else:
+            roles[role] = user_id
+        inc.roles = roles or None
+        text = f"{label} set to <@{user_id}>" if user_id else f"{label} cleared"
+        return "role", text, {"role": role, "from": previous, "to": user_id}
 
     return _change(db, clock, incident_id, actor, apply)
 

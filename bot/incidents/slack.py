@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.common.errors import UserError
 from bot.common.timeparse import TIME_EXAMPLES, format_time, other_days_hint
 from bot.deps import Deps
-from bot.incidents import blocks
+from bot.incidents import access, blocks, privacy
 from bot.incidents import channel as incident_channel
 from bot.incidents import rules as incidents
 from bot.incidents.rules import Change
@@ -28,39 +28,51 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
-def parse_start(args: str) -> tuple[str, str]:
-    """``"sev1 Login failures"`` → ``("sev1", "Login failures")``; severity is optional."""
-    head, _, rest = args.strip().partition(" ")
+def parse_start(args: str) -> tuple[str, str, bool]:
+    """``"private sev1 Login failures"`` → ``("sev1", "Login failures", True)``;
+    ``private`` and the severity are optional, in that order."""
+    text = args.strip()
+    head, _, rest = text.partition(" ")
+    private = head.lower() == "private" and bool(rest.strip())
+    if private:
+        text = rest.strip()
+        head, _, rest = text.partition(" ")
     try:
-        return incidents.normalize_severity(head), rest.strip()
+        return incidents.normalize_severity(head), rest.strip(), private
     except UserError:
-        return incidents.DEFAULT_SEVERITY, args.strip()
+        return incidents.DEFAULT_SEVERITY, text, private
 
 
-@subcommand("start", "start [sev1|sev2|sev3|sev4] <title>",
-            "Open an incident with its own channel (no title opens a form)",
+@subcommand("start", "start [private] [sev1|sev2|sev3|sev4] <title>",
+            "Open an incident with its own channel (`private`: a private channel, announced "
+            "nowhere; no title opens a form)",
             needs_incident=False, order=1)
 def start(ctx: Ctx) -> str | None:
     if not ctx.args.strip():
         ctx.client.views_open(trigger_id=ctx.trigger_id,
                               view=blocks.start_modal(ctx.channel_id, ctx.response_url))
         return None
-    severity, title = parse_start(ctx.args)
+    severity, title, private = parse_start(ctx.args)
     if not title:
         raise UserError(f"Give the incident a title too, e.g. `{COMMAND} start {severity} "
                         "Login failures`.")
     incident = incident_channel.open_incident(
         ctx.deps, ctx.client, team_id=ctx.team_id, user_id=ctx.user_id, title=title,
         severity=severity, origin_channel_id=ctx.channel_id, respond=ctx.respond,
+        private=private,
     )
     if incident.channel_id == ctx.channel_id or not incident.channel_id:
         return None
-    return f"{incident.ref} is open. I've added you to <#{incident.channel_id}> as lead."
+    kind = "private " if incident.is_private else ""
+    return (f"{incident.ref} is open. I've added you to the {kind}channel "
+            f"<#{incident.channel_id}> as lead."
+            + (" It is announced nowhere; invite the people who need it." if private else ""))
 
 
 @subcommand("list", "list", "Open incidents in this workspace", needs_incident=False, order=2)
 def list_open(ctx: Ctx) -> str:
-    found = incidents.list_open(ctx.deps.db, ctx.team_id)
+    found = privacy.visible(ctx.deps, ctx.client, incidents.list_open(ctx.deps.db, ctx.team_id),
+                            ctx.user_id)
     if not found:
         return f"No open incidents. :tada: Start one with `{COMMAND} start <title>`."
     header = f"*{len(found)} open incident{'s' if len(found) != 1 else ''}:*"
@@ -92,6 +104,19 @@ def _apply(ctx: Ctx, change: Change, hint: str = "") -> str | None:
     return None
 
 
+def require_may_change(ctx: Ctx, what: str) -> None:
+    """Under ``INCIDENT_RESTRICT=roles``, refuse (naming who can) unless the person holds a
+    role of this incident (``access.may_change``)."""
+    inc = ctx.require_incident()
+    if access.may_change(inc, ctx.user_id, ctx.deps.settings.incident_restrict):
+        return
+    who = ", ".join(f"<@{user}> ({incidents.role_label(role).lower()})"
+                    for role, user in access.who_may_change(inc))
+    raise UserError(f"Only the people holding a role of {inc.ref} may {what} here: {who}. "
+                    f"Anyone can still add notes, pins and tasks; ask one of them, or "
+                    f"`{COMMAND} roles` to see who holds what.")
+
+
 def _one_arg(ctx: Ctx, usage: str) -> str:
     if not ctx.args.strip():
         raise UserError(f"Usage: `{COMMAND} {usage}`")
@@ -102,6 +127,7 @@ def _one_arg(ctx: Ctx, usage: str) -> str:
             "Set the incident's status", order=10)
 def status(ctx: Ctx) -> str | None:
     value = _one_arg(ctx, "status investigating|identified|monitoring|resolved")
+    require_may_change(ctx, "change the status")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.set_status(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                             value))
@@ -111,28 +137,73 @@ def status(ctx: Ctx) -> str | None:
             order=11)
 def severity(ctx: Ctx) -> str | None:
     value = _one_arg(ctx, "severity sev1|sev2|sev3|sev4")
+    require_may_change(ctx, "change the severity")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.set_severity(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                               value))
 
 
-@subcommand("lead", "lead @user", "Hand the lead to someone", order=12)
+@subcommand("lead", "lead @user", "Hand the lead to someone (short for `role lead @user`)",
+            order=12)
 def lead(ctx: Ctx) -> str | None:
     match = _MENTION.match(ctx.args.strip())
     if not match:
         raise UserError(f"Mention the new lead, e.g. `{COMMAND} lead @alice`.")
-    if ctx.deps.people.get(ctx.client, match.group(1)).deleted:
+    return _assign(ctx, "lead", match.group(1))
+
+
+@subcommand("role", "role <role> [@user]",
+            "Give a role to someone (they're added to the channel); no one clears it",
+            order=13)
+def role(ctx: Ctx) -> str | None:
+    roles = ctx.deps.settings.incident_roles
+    head, _, rest = ctx.args.strip().partition(" ")
+    if not head:
+        raise UserError(f"Usage: `{COMMAND} role &lt;role&gt; [@user]`; the roles are "
+                        f"{', '.join(f'`{r}`' for r in roles)}.")
+    name = incidents.normalize_role(head, roles)
+    rest = rest.strip()
+    if not rest:
+        return _assign(ctx, name, None)
+    match = _MENTION.match(rest)
+    if not match:
+        raise UserError(f"Mention who takes the role, e.g. `{COMMAND} role {name} @alice`, "
+                        f"or give no one to clear it.")
+    return _assign(ctx, name, match.group(1))
+
+
+@subcommand("roles", "roles", "Who holds which role of this incident", order=14)
+def roles_(ctx: Ctx) -> str:
+    inc = ctx.require_incident()
+    held = access.holders(inc)
+    lines = [f"*Roles of {inc.ref}:*"]
+    for name in ctx.deps.settings.incident_roles:
+        who = f"<@{held[name]}>" if name in held else "_none_"
+        lines.append(f"• {incidents.role_label(name)}: {who}")
+    lines += [f"• {incidents.role_label(r)}: <@{u}>" for r, u in held.items()
+              if r not in ctx.deps.settings.incident_roles]
+    if ctx.deps.settings.incident_restrict == access.RESTRICT_ROLES:
+        lines.append("Only they may change the severity, status or roles, resolve or reopen.")
+    lines.append(f"`{COMMAND} role &lt;role&gt; @someone` assigns one; "
+                 f"`{COMMAND} role &lt;role&gt;` clears it.")
+    return "\n".join(lines)
+
+
+def _assign(ctx: Ctx, name: str, user_id: str | None) -> str | None:
+    """Record the role change, then invite the person to the channel."""
+    require_may_change(ctx, "change the roles")
+    if user_id and ctx.deps.people.get(ctx.client, user_id).deleted:
         raise UserError("I can't find that person in this workspace; mention someone active.")
     inc = ctx.require_incident()
-    change = incidents.set_lead(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
-                                match.group(1))
+    change = incidents.set_role(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id, name, user_id)
     trouble = None
-    if change.changed and inc.channel_id:
+    if change.changed and user_id and inc.channel_id:
         try:
-            invite(ctx.client, inc.channel_id, match.group(1))
-        except SlackApiError as exc:  # the new lead is recorded: say what did not happen
-            trouble = (f":warning: Slack would not add <@{match.group(1)}> to this channel "
+            invite(ctx.client, inc.channel_id, user_id)
+        except SlackApiError as exc:  # the role is recorded: say what did not happen
+            trouble = (f":warning: Slack would not add <@{user_id}> to this channel "
                        f"(`{error_code(exc)}`); please invite them yourself.")
+        ctx.deps.members.forget(inc.channel_id)
     return _apply(ctx, change) or trouble
 
 
@@ -186,6 +257,7 @@ def ended(ctx: Ctx) -> str | None:
 @subcommand("resolve", "resolve [<resolution>]", "Resolve now (records the end time)",
             order=33)
 def resolve(ctx: Ctx) -> str | None:
+    require_may_change(ctx, "resolve the incident")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.resolve(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
                                          ctx.args.strip() or None))
@@ -193,6 +265,7 @@ def resolve(ctx: Ctx) -> str | None:
 
 @subcommand("reopen", "reopen", "Reopen a resolved incident", order=34)
 def reopen(ctx: Ctx) -> str | None:
+    require_may_change(ctx, "reopen the incident")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.reopen(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id))
 
@@ -201,6 +274,8 @@ def _input(view: dict[str, Any], block: str) -> Any:
     value = view["state"]["values"].get(block, {}).get("value", {})
     if value.get("type") == "static_select":
         return (value.get("selected_option") or {}).get("value")
+    if value.get("type") == "checkboxes":
+        return [o.get("value") for o in value.get("selected_options") or []]
     return value.get("value")
 
 
@@ -241,13 +316,17 @@ def register(app: App, deps: Deps) -> None:
                             error_code(exc))
 
         def work() -> str | None:
-            incident_channel.open_incident(
+            incident = incident_channel.open_incident(
                 deps, client, team_id=body["team"]["id"], user_id=user_id,
                 title=_input(view, "title") or "",
                 severity=_input(view, "severity") or "sev3",
                 description=_input(view, "description") or "", origin_channel_id=origin,
-                respond=respond,
+                respond=respond, private="private" in (_input(view, "private") or []),
             )
+            if incident.is_private and incident.channel_id:  # announced nowhere: tell only them
+                return (f"{incident.ref} is open. I've added you to the private channel "
+                        f"<#{incident.channel_id}> as lead. It is announced nowhere; invite "
+                        "the people who need it.")
             return None
 
         guarded(respond, work)

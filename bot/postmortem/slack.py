@@ -21,6 +21,7 @@ from bot.common.errors import UserError
 from bot.common.splitting import pack, sections, split_text
 from bot.common.text import escape
 from bot.deps import Deps
+from bot.incidents import access
 from bot.postmortem import compile as postmortem
 from bot.postmortem.compile import Missing, Postmortem
 from bot.postmortem.templates import Rendered, Templates
@@ -112,6 +113,10 @@ def publish(ctx: Ctx) -> str:
     """Store a new version, post it in the incident channel, upload it as a Markdown file."""
     incident = ctx.require_incident()
     deps = ctx.deps
+    channel = incident.channel_id or ctx.channel_id
+    if not access.may_post_in(incident, channel):
+        raise UserError(f"{incident.ref} is private: its postmortem is published only in its "
+                        "own channel.")
     pm = compile_postmortem(deps, ctx.client, incident)
     published = postmortem.publish(
         deps.db, deps.clock, templates_for(deps.settings.templates_dir), pm,
@@ -119,7 +124,6 @@ def publish(ctx: Ctx) -> str:
     numbered = published.postmortem
     version = numbered.version
     slack = _slack_rendering(deps, numbered)
-    channel = incident.channel_id or ctx.channel_id
     messages = pack(split_text(slack.text, limits.SECTION_TEXT), limits.MESSAGE_BLOCKS,
                     limits.MESSAGE_BLOCK_CHARS)
     if len(messages) > MAX_MESSAGES:

@@ -168,6 +168,10 @@ class SlackSimulator:
     def event(self, event: dict[str, Any], *, event_id: str | None = None,
               retry_num: int | None = None, retry_reason: str = "http_timeout") -> Reply:
         """Deliver an Events API callback (``retry_num`` adds Slack's redelivery headers)."""
+        if self.fake is not None and not self.fake.delivers(event):
+            # Slack would not send it: not subscribed, a scope missing, or a private channel
+            # the app is not in (FakeSlack.delivers).
+            return Reply(0, "", {"X-Not-Delivered": "1"})
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
@@ -183,10 +187,16 @@ class SlackSimulator:
             "event_ts": f"{self._now():.6f}",
         }, **kw)
 
+    def _channel_type(self, channel: str) -> str:
+        """``channel`` for a public channel, ``group`` for a private one (as Slack sends it)."""
+        if self.fake is not None and self.fake.channel(channel) is not None:
+            return str(self.fake.channel_type(channel))
+        return "channel"
+
     def message(self, message: dict[str, Any], channel: str, **kw: Any) -> Reply:
         """A ``message`` event for a message a user posted (from ``FakeSlack.user_message``)."""
-        event = {**message, "type": "message", "channel": channel, "channel_type": "channel",
-                 "event_ts": message["ts"]}
+        event = {**message, "type": "message", "channel": channel,
+                 "channel_type": self._channel_type(channel), "event_ts": message["ts"]}
         return self.event(event, **kw)
 
     def message_changed(self, message: dict[str, Any], previous: dict[str, Any], channel: str,
@@ -196,7 +206,8 @@ class SlackSimulator:
         edit_ts = (message.get("edited") or {}).get("ts") or f"{self._now():.6f}"
         return self.event({
             "type": "message", "subtype": "message_changed", "hidden": True,
-            "channel": channel, "channel_type": "channel", "ts": edit_ts, "event_ts": edit_ts,
+            "channel": channel, "channel_type": self._channel_type(channel), "ts": edit_ts,
+            "event_ts": edit_ts,
             "message": {k: v for k, v in message.items() if k != "channel"},
             "previous_message": {k: v for k, v in previous.items() if k != "channel"},
         }, **kw)
@@ -220,7 +231,8 @@ class SlackSimulator:
         now = f"{self._now():.6f}"
         return self.event({
             "type": "message", "subtype": "message_deleted", "hidden": True,
-            "channel": channel, "channel_type": "channel", "ts": now, "event_ts": now,
+            "channel": channel, "channel_type": self._channel_type(channel), "ts": now,
+            "event_ts": now,
             "deleted_ts": previous["ts"],
             "previous_message": {k: v for k, v in previous.items() if k != "channel"},
         }, **kw)

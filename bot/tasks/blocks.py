@@ -38,16 +38,27 @@ def due_text(task: Task, today: dt.date) -> str:
     return "no due date" if task.due_date is None else f"due {_when(task.due_date, today)}"
 
 
-def assigned_headline(task: Task, incident: Incident) -> str:
-    return (f":clipboard: You own *{task.ref}* from *{incident.ref}*, added by "
+#: How a private incident is named to someone who may not see it (``access.may_see``): its
+#: task is theirs, but its number, title, channel and lead are not.
+UNNAMED = "a private incident"
+
+
+def incident_ref(incident: Incident, named: bool = True) -> str:
+    """``*INC-7*``, or ``a private incident`` to someone who may not see it."""
+    return f"*{incident.ref}*" if named else UNNAMED
+
+
+def assigned_headline(task: Task, incident: Incident, named: bool = True) -> str:
+    return (f":clipboard: You own *{task.ref}* from {incident_ref(incident, named)}, added by "
             f"<@{task.created_by}>.")
 
 
-def reminder_headline(task: Task, incident: Incident, today: dt.date) -> str:
+def reminder_headline(task: Task, incident: Incident, today: dt.date,
+                      named: bool = True) -> str:
     state = ("still open (no due date)" if task.due_date is None
              else relative(task.due_date, today))
     icon = ":rotating_light:" if task.due_date and task.due_date < today else ":alarm_clock:"
-    return f"{icon} Reminder: *{task.ref}* from *{incident.ref}* is {state}."
+    return f"{icon} Reminder: *{task.ref}* from {incident_ref(incident, named)} is {state}."
 
 
 def state_headline(task: Task, incident: Incident, today: dt.date, viewer: str) -> str | None:
@@ -76,13 +87,18 @@ def short(text: str, limit: int = LINE_TEXT) -> str:
 
 
 def task_dm(task: Task, incident: Incident, today: dt.date, headline: str, *,
-            note: str | None = None, buttons: bool = True) -> tuple[str, list[dict[str, Any]]]:
+            note: str | None = None, buttons: bool = True,
+            named: bool = True) -> tuple[str, list[dict[str, Any]]]:
     """The owner's DM: what, from which incident, when due, who leads; Done / Snooze buttons.
 
-    ``today`` is the owner's (due dates are days in their time zone).
+    ``today`` is the owner's (due dates are days in their time zone). ``named=False``: the
+    owner may not see the (private) incident, so it is not named.
     """
     where = f"<#{incident.channel_id}>" if incident.channel_id else incident.ref
     lead = f"<@{incident.lead_user_id}>" if incident.lead_user_id else "_none_"
+    about = f"{incident.ref}: {mrkdwn(incident.title)} ({where})"
+    if not named:
+        about, lead = UNNAMED.capitalize() + " (ask whoever gave you the task)", "_private_"
     due = "No due date" if task.due_date is None else _when(task.due_date, today)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn",
@@ -91,7 +107,7 @@ def task_dm(task: Task, incident: Incident, today: dt.date, headline: str, *,
             _quote(mrkdwn(task.text)), limits.SECTION_TEXT)}},
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": limits.fit(
-                f"*Incident*\n{incident.ref}: {mrkdwn(incident.title)} ({where})",
+                f"*Incident*\n{about}",
                 limits.FIELD_TEXT)},
             {"type": "mrkdwn", "text": f"*Due*\n{due}"},
             {"type": "mrkdwn", "text": f"*Lead*\n{lead}"},
@@ -110,7 +126,8 @@ def task_dm(task: Task, incident: Incident, today: dt.date, headline: str, *,
             {"type": "button", "action_id": SNOOZE_WEEK, "value": value,
              "text": {"type": "plain_text", "text": "Snooze a week"}},
         ]})
-    text = f"{task.ref} from {incident.ref}: {short(task.text)} — {due_text(task, today)}"
+    source = incident.ref if named else UNNAMED
+    text = f"{task.ref} from {source}: {short(task.text)} — {due_text(task, today)}"
     return limits.fit(text, limits.UPDATE_TEXT), blocks
 
 
@@ -121,10 +138,12 @@ def next_reminder_note(task: Task, zone: ZoneInfo, prefix: str = "Next reminder"
 
 
 def task_line(task: Task, today_of: Callable[[str], dt.date], *, incident: Incident | None
-              = None) -> str:
+              = None, named: bool = True) -> str:
     """``• *T-7* Add an alert — @bob · due Fri 4 Dec 2026 (in 3 days)`` (+ state when closed)."""
     where = ""
-    if incident is not None:
+    if incident is not None and not named:
+        where = f" · {UNNAMED}"
+    elif incident is not None:
         place = f" <#{incident.channel_id}>" if incident.channel_id else ""
         where = f" · {incident.ref}{place}"
     text = short(task.text)
@@ -168,14 +187,16 @@ def incident_tasks(incident: Incident, tasks: Sequence[Task], improvements: Sequ
     return "\n".join(lines)
 
 
-def my_tasks(rows: Sequence[tuple[Task, Incident]], today: dt.date) -> str:
-    """``/incident mytasks``: my open tasks across incidents, soonest due first."""
+def my_tasks(rows: Sequence[tuple[Task, Incident]], today: dt.date,
+             named: Callable[[Incident], bool] = lambda _: True) -> str:
+    """``/incident mytasks``: my open tasks across incidents, soonest due first; an incident
+    the owner may not see (``named``) is not named."""
     if not rows:
         return "You have no open corrective tasks. :tada:"
     header = f"*Your open tasks* ({len(rows)}):"
     footer = "Mark one done with `/incident done T-&lt;n&gt;`."
     shown, left_out = limits.fit_lines(
-        [task_line(t, lambda _: today, incident=i) for t, i in rows],
+        [task_line(t, lambda _: today, incident=i, named=named(i)) for t, i in rows],
         limits.READABLE_TEXT - len(header) - len(footer) - 2)
     lines = [header, *shown]
     if left_out:

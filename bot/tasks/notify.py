@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.common.duedates import local_today
 from bot.deps import Deps
+from bot.incidents import privacy
 from bot.slack import errors, limits
 from bot.slack.client import error_code, find_posted, is_timeout, join_and_post, post_once, reason
 from bot.slack.commands import Ctx
@@ -111,10 +112,15 @@ class SlackMessenger:
             # Slack accepts DMs to a deactivated person (the conversation remains), so only
             # their profile tells: https://github.com/slackapi/python-slack-sdk/issues/1156
             return Unreachable("user_disabled")
+        named = self.names(incident, task.owner_user_id)
         text, blocks = task_blocks.task_dm(
             task, incident, reminder.today,
-            task_blocks.reminder_headline(task, incident, reminder.today))
+            task_blocks.reminder_headline(task, incident, reminder.today, named), named=named)
         return self.send_dm(task, task.owner_user_id, text, blocks, reminder_reason(reminder))
+
+    def names(self, incident: Incident, user_id: str) -> bool:
+        """Whether a DM to ``user_id`` may name ``incident`` (``access.may_see``)."""
+        return privacy.can_see(self.deps, self.client, incident, user_id)
 
     def find_reminder(self, reminder: Reminder, since: dt.datetime) -> Sent | None:
         """The reminder, if Slack already has it in the owner's DM (one history read)."""
@@ -211,10 +217,11 @@ def tell_owner(deps: Deps, client: WebClient, change: tasks.TaskChange) -> str |
     task, incident = change.task, change.incident
     messenger = SlackMessenger(deps, client)
     zone = messenger.zone_of(task.owner_user_id)
+    named = messenger.names(incident, task.owner_user_id)
     text, blocks = task_blocks.task_dm(
         task, incident, local_today(zone, deps.clock.now()),
-        task_blocks.assigned_headline(task, incident),
-        note=task_blocks.next_reminder_note(task, zone, "First reminder"))
+        task_blocks.assigned_headline(task, incident, named),
+        note=task_blocks.next_reminder_note(task, zone, "First reminder"), named=named)
     outcome = messenger.send_dm(task, task.owner_user_id, text, blocks,
                                 reason(ASSIGNED, task=task.ref, owner=task.owner_user_id))
     if isinstance(outcome, Sent):
@@ -250,12 +257,13 @@ def refresh_dm(deps: Deps, client: WebClient, channel: str | None, ts: str | Non
     zone = deps.people.get(client, viewer).zone(deps.settings.timezone)
     now = deps.clock.now()
     today = local_today(zone, now)
+    named = privacy.can_see(deps, client, incident, viewer)
     headline = task_blocks.state_headline(task, incident, today, viewer)
     buttons = headline is None
     if headline is None:
-        headline = task_blocks.reminder_headline(task, incident, today)
+        headline = task_blocks.reminder_headline(task, incident, today, named)
     text, blocks = task_blocks.task_dm(task, incident, today, headline, note=note,
-                                       buttons=buttons)
+                                       buttons=buttons, named=named)
     try:
         client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
     except SlackApiError as exc:

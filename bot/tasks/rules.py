@@ -282,6 +282,12 @@ def by_number(db: Database, team_id: str, number: int) -> Task | None:
         return row[0] if row else None
 
 
+def row_by_number(db: Database, team_id: str, number: int) -> repo.TaskRow | None:
+    """Task ``T-<number>`` of the workspace with its incident."""
+    with db.session() as s:
+        return repo.by_number(s, team_id, number)
+
+
 def get(db: Database, team_id: str, task_id: int) -> repo.TaskRow | None:
     with db.session() as s:
         return repo.get(s, task_id, team_id=team_id)

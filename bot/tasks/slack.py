@@ -18,9 +18,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.common.duedates import DUE_EXAMPLES, local_today, parse_due
-from bot.common.errors import UserError
+from bot.common.errors import NotFound, UserError
 from bot.common.text import mrkdwn
 from bot.deps import Deps
+from bot.incidents import access, privacy
 from bot.slack import limits
 from bot.slack.commands import COMMAND, Ctx, subcommand
 from bot.slack.router import guarded
@@ -28,6 +29,7 @@ from bot.tasks import blocks as task_blocks
 from bot.tasks import notify
 from bot.tasks import rules as tasks
 from bot.tasks.reminders import Policy
+from storage.models import Incident, Task
 
 TASK_USAGE = "task @owner <text> [due <date>]"
 
@@ -48,10 +50,23 @@ def _due(ctx: Ctx, raw: str, zone: ZoneInfo) -> dt.date:
 
 
 def _ref_and_rest(ctx: Ctx, usage: str) -> tuple[int, str]:
+    """The task number and the rest; a task of a private incident the person may not see
+    (and does not own) is answered as if it did not exist (``access.may_act_on_task``)."""
     head, _, rest = ctx.args.strip().partition(" ")
     if not head:
         raise UserError(f"Usage: `{COMMAND} {usage}`")
-    return tasks.parse_ref(head), rest.strip()
+    number = tasks.parse_ref(head)
+    row = tasks.row_by_number(ctx.deps.db, ctx.team_id, number)
+    if row is not None and not _may_act(ctx, *row):
+        raise NotFound(f"There is no task T-{number}. `/incident tasks` lists an "
+                       "incident's tasks, `/incident mytasks` yours.")
+    return number, rest.strip()
+
+
+def _may_act(ctx: Ctx, task: Task, incident: Incident) -> bool:
+    members = (ctx.deps.members.get(ctx.client, str(incident.channel_id))
+               if access.members_needed(incident) else None)
+    return access.may_act_on_task(incident, task.owner_user_id, ctx.user_id, members)
 
 
 def _today_of(ctx: Ctx) -> Callable[[str], dt.date]:
@@ -75,7 +90,8 @@ def _after_change(ctx: Ctx, change: tasks.TaskChange) -> str | None:
     notify.announce(ctx, change.incident, f"<@{ctx.user_id}>: {said(change)}.")
     if change.incident.channel_id == ctx.channel_id:
         return None
-    if not change.incident.channel_id:
+    if (not change.incident.channel_id
+            or not privacy.can_see(ctx.deps, ctx.client, change.incident, ctx.user_id)):
         return f"OK: {said(change)}."
     return f"OK: {said(change)}. (I've told <#{change.incident.channel_id}>.)"
 
@@ -128,7 +144,9 @@ def list_tasks(ctx: Ctx) -> str:
 def my_tasks(ctx: Ctx) -> str:
     rows = tasks.open_for_owner(ctx.deps.db, ctx.team_id, ctx.user_id)
     today = local_today(_owner_zone(ctx, ctx.user_id), ctx.deps.clock.now())
-    return task_blocks.my_tasks(rows, today)
+    seen = {id(i) for _, i in privacy.visible(ctx.deps, ctx.client, rows, ctx.user_id,
+                                              lambda row: row[1])}
+    return task_blocks.my_tasks(rows, today, lambda incident: id(incident) in seen)
 
 
 @subcommand("done", "done T-<n>", "Mark a task done", needs_incident=False, order=44)

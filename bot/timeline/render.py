@@ -34,6 +34,7 @@ EVENT_EMOJI = {
     "status": ":arrows_counterclockwise:",
     "severity": ":warning:",
     "lead": ":bust_in_silhouette:",
+    "role": ":busts_in_silhouette:",
     "resolved": ":white_check_mark:",
     "reopened": ":leftwards_arrow_with_hook:",
     "started": ":clock1:",

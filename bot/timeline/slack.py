@@ -17,7 +17,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import metrics
-from bot.common.errors import UserError
+from bot.common.errors import NotFound, UserError
 from bot.common.text import mrkdwn
 from bot.common.timeparse import (
     TIME_EXAMPLES,
@@ -29,6 +29,7 @@ from bot.common.timeparse import (
     split_leading_time,
 )
 from bot.deps import Deps
+from bot.incidents import privacy
 from bot.incidents import rules as incidents
 from bot.slack import limits
 from bot.slack.commands import COMMAND, Ctx, subcommand
@@ -186,7 +187,8 @@ def register(app: App, deps: Deps) -> None:
                     return "That message is gone, so nothing was added."
                 return render.added_text(outcome.incident, outcome.entry,
                                          deps.settings.timezone, outcome.status == "added")
-            found = list(incidents.list_open(deps.db, team_id))
+            found = privacy.visible(deps, client, incidents.list_open(deps.db, team_id),
+                                    user_id)
             if not found:
                 return (f"There is no open incident to add this to. Open one with "
                         f"`{COMMAND} start &lt;title&gt;`.")
@@ -231,6 +233,9 @@ def _add_chosen(flows: TimelineSlack, client: WebClient, body: dict[str, Any],
     if not str(choice).isdigit():
         raise UserError("Choose an incident.")
     incident = incidents.get(deps.db, int(choice), str((body.get("team") or {}).get("id")))
+    if not privacy.can_see(deps, client, incident, body["user"]["id"]):
+        # A forged or stale choice: answered as for an incident that does not exist.
+        raise NotFound("That incident no longer exists.")
     message = rules.known_message(deps.db, str(meta.get("channel", "")), str(meta.get("ts", "")))
     if message is None:
         raise UserError("I couldn't keep that message; close this and try the shortcut again.")

@@ -27,9 +27,13 @@ def test_severity_and_status_are_forgiving() -> None:
 
 
 def test_parse_start() -> None:
-    assert parse_start("sev1 DB down") == ("sev1", "DB down")
-    assert parse_start("DB down") == ("sev3", "DB down")
-    assert parse_start("sev2") == ("sev2", "")
+    assert parse_start("sev1 DB down") == ("sev1", "DB down", False)
+    assert parse_start("DB down") == ("sev3", "DB down", False)
+    assert parse_start("sev2") == ("sev2", "", False)
+    assert parse_start("private sev1 Leaked key") == ("sev1", "Leaked key", True)
+    assert parse_start("Private Leaked key") == ("sev3", "Leaked key", True)
+    # "private" alone is a title, not a flag with nothing after it
+    assert parse_start("private") == ("sev3", "private", False)
 
 
 def test_grammar_and_suggestions() -> None:

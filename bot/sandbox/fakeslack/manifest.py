@@ -12,9 +12,14 @@ the tab off or a scope missing):
   (https://docs.slack.dev/surfaces/app-home), else ``messages_tab_disabled``
   (https://docs.slack.dev/reference/methods/chat.postMessage).
 
-The scope table is Slack's "any one of these" list per method, whatever the kind of
-conversation; Slack narrows it by kind (``groups:read`` for a private channel, …), which the
-fake does not model.
+The scope table is Slack's "any one of these" list per method; for the methods that act on
+one conversation, Slack narrows it by the conversation's kind, and so does the fake
+(``KIND_SCOPES``): ``conversations.create`` with ``is_private`` needs ``groups:write``
+(https://docs.slack.dev/reference/methods/conversations.create), ``conversations.members``
+of a private channel ``groups:read`` (https://docs.slack.dev/reference/methods/conversations.members),
+the history of a private channel ``groups:history``
+(https://docs.slack.dev/reference/methods/conversations.history); a public channel needs the
+``channels:`` scope instead.
 """
 
 from __future__ import annotations
@@ -78,6 +83,42 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
 }
 
 
+#: (method, kind of conversation) → the scopes that allow it there (any one). Kinds: public,
+#: private, im, mpim. https://docs.slack.dev/reference/scopes: ``channels:*`` are public
+#: channels, ``groups:*`` private channels, ``im:*`` DMs, ``mpim:*`` group DMs.
+_KINDS = {"public": "channels", "private": "groups", "im": "im", "mpim": "mpim"}
+_MANAGE_KIND = {"public": "channels:manage", "private": "groups:write", "im": "im:write",
+                "mpim": "mpim:write"}
+KIND_SCOPES: dict[tuple[str, str], frozenset[str]] = {}
+for _kind, _family in _KINDS.items():
+    for _method in ("conversations.info", "conversations.members"):
+        KIND_SCOPES[(_method, _kind)] = frozenset({f"{_family}:read"})
+    for _method in ("conversations.history", "conversations.replies"):
+        KIND_SCOPES[(_method, _kind)] = frozenset({f"{_family}:history"})
+    KIND_SCOPES[("conversations.create", _kind)] = frozenset({_MANAGE_KIND[_kind]})
+# https://docs.slack.dev/reference/methods/conversations.invite: channels:manage or
+# channels:write.invites for public channels, groups:write or groups:write.invites for private.
+KIND_SCOPES[("conversations.invite", "public")] = frozenset(
+    {"channels:manage", "channels:write.invites"})
+KIND_SCOPES[("conversations.invite", "private")] = frozenset(
+    {"groups:write", "groups:write.invites"})
+#: Event subscription → the bot scope Slack requires for it
+#: (https://docs.slack.dev/reference/events/<event>).
+EVENT_SCOPES = {
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "message.mpim": "mpim:history",
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+}
+#: A message event's ``channel_type`` → the subscription that delivers it
+#: (https://docs.slack.dev/reference/events/message.groups: "A message was posted to a
+#: private channel", channel_type "group"; message.channels: "channel").
+MESSAGE_SUBSCRIPTIONS = {"channel": "message.channels", "group": "message.groups",
+                         "im": "message.im", "mpim": "message.mpim"}
+
+
 @dataclass(frozen=True)
 class AppManifest:
     """What Slack would know of the installed app (change it with ``dataclasses.replace``)."""
@@ -105,13 +146,22 @@ class AppManifest:
             messages_tab_read_only=bool(home.get("messages_tab_read_only_enabled", False)),
         )
 
+    def delivers(self, subscription: str) -> bool:
+        """Whether Slack sends this app the events of ``subscription``: subscribed, and the
+        scope the event requires granted (https://docs.slack.dev/apis/events-api)."""
+        scope = EVENT_SCOPES.get(subscription)
+        return subscription in self.bot_events and (scope is None or scope in self.bot_scopes)
+
     def without(self, *scopes: str) -> AppManifest:
         """The same app with ``scopes`` taken away (a test's misconfigured install)."""
         return dataclasses.replace(self, bot_scopes=self.bot_scopes - set(scopes))
 
-    def missing_scope(self, method: str) -> dict[str, Any] | None:
-        """The ``missing_scope`` answer for ``method``, or None if a granted scope allows it."""
+    def missing_scope(self, method: str, kind: str | None = None) -> dict[str, Any] | None:
+        """The ``missing_scope`` answer for ``method`` (on a conversation of ``kind``), or
+        None if a granted scope allows it."""
         needed = METHOD_SCOPES.get(method)
+        if kind is not None:
+            needed = KIND_SCOPES.get((method, kind), needed)
         if not needed or needed & self.bot_scopes:
             return None
         return {"ok": False, "error": "missing_scope", "needed": sorted(needed)[0],

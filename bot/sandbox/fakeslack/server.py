@@ -279,6 +279,10 @@ class Server(SocketMode, Failures):
         elif (refused := self.manifest.missing_scope(method)) is not None:
             # https://docs.slack.dev/reference/scopes: a method needs one of its listed scopes
             result = refused
+        elif (refused := self.manifest.missing_scope(
+                method, self.conversation_kind(method, args))) is not None:
+            # ... and, on one conversation, the scope of its kind (manifest.KIND_SCOPES)
+            result = refused
         else:
             with self._lock:
                 try:

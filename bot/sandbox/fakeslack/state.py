@@ -24,8 +24,9 @@ from bot.sandbox.fakeslack.common import (
     Failure,
     Handler,
     method_table,
+    truthy,
 )
-from bot.sandbox.fakeslack.manifest import AppManifest
+from bot.sandbox.fakeslack.manifest import MESSAGE_SUBSCRIPTIONS, AppManifest
 
 _ID_CHARS = string.ascii_uppercase + string.digits
 _TZ_LABELS = {
@@ -363,6 +364,64 @@ class Workspace:
             channel = self.channel_by_name(ref)
             return channel["id"] if channel else None
         return None
+
+    def kind_of(self, cid: str) -> str:
+        """``public``, ``private``, ``im`` or ``mpim`` (the scope families of
+        https://docs.slack.dev/reference/scopes)."""
+        channel = self.channels[cid]
+        if channel.get("is_im"):
+            return "im"
+        if channel.get("is_mpim"):
+            return "mpim"
+        return "private" if channel.get("is_private") else "public"
+
+    def conversation_kind(self, method: str, args: dict[str, Any]) -> str | None:
+        """The kind of conversation a call acts on, when its scopes depend on it."""
+        if method == "conversations.create":
+            return "private" if truthy(args.get("is_private")) else "public"
+        if not method.startswith("conversations.") or method in ("conversations.list",
+                                                                   "conversations.open"):
+            return None
+        with self._lock:
+            cid = self._resolve(args.get("channel"), by_name=False)
+            return self.kind_of(cid) if cid else None
+
+    def channel_type(self, cid: str) -> str:
+        """A message event's ``channel_type``: channel, group, im or mpim."""
+        return {"public": "channel", "private": "group"}.get(self.kind_of(cid),
+                                                              self.kind_of(cid))
+
+    def delivers(self, event: dict[str, Any]) -> bool:
+        """Whether Slack would send this event to the app at all.
+
+        A message event comes through the subscription of its conversation's kind
+        (``message.channels``, ``message.groups`` for a private channel:
+        https://docs.slack.dev/reference/events/message.groups), which needs its scope; and
+        a private channel's messages and reactions reach only an app that is a member
+        (https://docs.slack.dev/apis/events-api: events are sent for conversations the app
+        can see). Reactions come through ``reaction_added`` / ``reaction_removed``.
+        """
+        kind = event.get("type")
+        if kind == "message":
+            cid = str(event.get("channel") or "")
+            with self._lock:
+                if cid not in self.channels:
+                    return True  # a channel this fake does not know: left to the test
+                ctype = str(event.get("channel_type") or self.channel_type(cid))
+                private = self.kind_of(cid) == "private"
+                member = self.bot_user_id in self._members[cid]
+            subscription = MESSAGE_SUBSCRIPTIONS.get(ctype)
+            if subscription is not None and not self.manifest.delivers(subscription):
+                return False
+            return member or not private
+        if kind in ("reaction_added", "reaction_removed"):
+            if not self.manifest.delivers(str(kind)):
+                return False
+            cid = str((event.get("item") or {}).get("channel") or "")
+            with self._lock:
+                if cid in self.channels and self.kind_of(cid) == "private":
+                    return self.bot_user_id in self._members[cid]
+        return True
 
     def _is_dm(self, cid: str) -> bool:
         channel = self.channels[cid]
