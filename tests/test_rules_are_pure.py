@@ -12,8 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Modules of the functional core, besides ``bot/common/`` and every ``rules.py``.
-PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile", "bot.postmortem.templates",
-              "bot.slack.errors"}
+PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
+              "bot.postmortem.templates", "bot.slack.errors"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 

@@ -39,7 +39,7 @@ def may_see(incident: Incident, user_id: str, members: Collection[str] | None) -
         return True
     if not incident.channel_id:
         return bool(user_id) and user_id == incident.created_by
-    return members is not None and user_id in members
+    return bool(user_id) and members is not None and user_id in members
 
 
 def members_needed(incident: Incident) -> bool:

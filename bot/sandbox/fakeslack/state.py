@@ -210,6 +210,11 @@ class Workspace:
             creator = members[0] if members else ""
             return self._create_channel(name, is_private, creator, members)["id"]
 
+    def remove_member(self, channel_id: str, user_id: str) -> None:
+        """``user_id`` leaves ``channel_id`` (or is removed from it by someone)."""
+        with self._lock:
+            self._remove_member(channel_id, user_id)
+
     def add_dm(self, user_a: str, user_b: str) -> str:
         """A direct message between two people, which the bot is not in; returns its id.
 
