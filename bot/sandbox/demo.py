@@ -317,9 +317,28 @@ def act_tasks(demo: Demo) -> None:
     demo.command("U0BOB", "mytasks", channel=demo.sb.general)
 
 
+def act_private(demo: Demo) -> None:
+    """A security incident: a private channel, announced nowhere, listed only to members."""
+    demo.heading("A private incident: #general sees nothing of it")
+    sb = demo.sb
+    general_before = len(sb.fake.messages(sb.general))
+    demo.command("U0LEAD", "start private sev1 Suspicious logins on admin accounts",
+                 channel=sb.general)
+    channel = sb.incident_channel(2)
+    demo.line(f"#{channel['name']} is {'private' if channel['is_private'] else 'public'}; "
+              f"members: {', '.join(demo.name(u) for u in sb.fake.members(channel['id']))}")
+    demo.command("U0LEAD", "role comms <@U0ALICE|alice>", channel=channel["id"])
+    demo.command("U0LEAD", "roles", channel=channel["id"])
+    demo.show_channel(channel["id"])
+    new_in_general = len(sb.fake.messages(sb.general)) - general_before
+    demo.line(f"#general: {new_in_general} new messages about it")
+    demo.command("U0BOB", "list", channel=sb.general)
+    demo.command("U0ALICE", "list", channel=sb.general)
+
+
 #: The story, in order. Later capabilities append their acts.
 ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline, act_tasks,
-                                      act_postmortem]
+                                      act_postmortem, act_private]
 
 
 def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:

@@ -122,7 +122,7 @@ class Sandbox:
 
         def find() -> dict[str, Any] | None:
             return next((c for c in list(self.fake.channels.values())
-                         if c["name"].startswith(prefix)), None)
+                         if str(c.get("name") or "").startswith(prefix)), None)
 
         self.fake.wait_for(lambda: find() is not None)
         channel = find()

@@ -26,6 +26,13 @@ def test_demo_plays_every_act_and_ends_on_the_postmortem() -> None:
     assert "*Audit trail* _(what was recorded and when; not in the postmortem)_" in text
     assert "Traceback" not in text
     assert text.count("<!channel>") == 1  # as typed; everything Sitrep posted is inert
+    # The private incident: its own private channel, nothing in #general, listed to members.
+    private = text.split("== 8. A private incident: #general sees nothing of it")[1]
+    assert "#inc-2-suspicious-logins-on-admin-accounts is private" in private
+    assert "#general: 0 new messages about it" in private
+    bob, alice = private.split("@bob types: /incident list")[1].split("@alice types:")
+    assert "No open incidents" in bob and "INC-2" not in bob
+    assert "*INC-2* SEV1" in alice and "*Comms* @alice" in private
 
 
 def test_demo_tells_the_same_story_whatever_day_it_runs() -> None:
