@@ -32,7 +32,7 @@ def test_grammar_never_raises(text: str) -> None:
     assert inv.name == inv.name.lower() and " " not in inv.name
     if REGISTRY.find(inv.name) is None and inv.name:
         assert "/incident help" in REGISTRY.unknown_text(inv.name)
-    severity, _title = parse_start(inv.args)
+    severity, _title, _private = parse_start(inv.args)
     assert severity in incidents.SEVERITIES
 
 
