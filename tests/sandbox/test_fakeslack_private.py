@@ -46,6 +46,12 @@ def test_creating_a_private_channel_needs_groups_write(fake: FakeSlack,
     assert created["is_private"] is True and fake.members(created["id"]) == ["U0BOT"]
     assert _refusal(lambda: client.conversations_create(name="open-2"))["needed"] == \
         "channels:manage"
+    # Inviting to a private channel: groups:write (or groups:write.invites).
+    fake.manifest = EVERYTHING.without("groups:write", "groups:write.invites")
+    refused = _refusal(lambda: client.conversations_invite(channel=created["id"], users="U1"))
+    assert (refused["error"], refused["needed"]) == ("missing_scope", "groups:write")
+    fake.manifest = EVERYTHING.without("channels:manage", "channels:write.invites")
+    assert client.conversations_invite(channel=created["id"], users="U1")["ok"]
 
 
 def test_members_of_a_private_channel_need_groups_read_and_membership(

@@ -43,6 +43,8 @@ class Conversations(Arguments):
 
     @answers("conversations.create")
     def _conv_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        # https://docs.slack.dev/reference/methods/conversations.create: is_private creates
+        # a private channel (needs groups:write, manifest.KIND_SCOPES); the app is its member.
         name = self._check_name(args.get("name"))
         channel = self._create_channel(
             name, truthy(args.get("is_private")), self.bot_user_id, [self.bot_user_id]
@@ -160,6 +162,9 @@ class Conversations(Arguments):
 
     @answers("conversations.members")
     def _conv_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        # https://docs.slack.dev/reference/methods/conversations.members: paged with
+        # limit/cursor; a private channel needs groups:read (manifest.KIND_SCOPES) and, the
+        # app not being in it, does not exist for it (channel_not_found, _channel_arg).
         cid = self._channel_arg(args)
         page, cursor = self._page(list(self._members[cid]), args)
         return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
