@@ -16,14 +16,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Existing incidents were all opened in public channels: false is what they are.
-    with op.batch_alter_table('incidents') as batch:
-        batch.add_column(sa.Column('is_private', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column('roles', sa.JSON(), nullable=True))
+    # Existing incidents were all opened in public channels: false is what they are. Plain
+    # ADD COLUMN on every backend: a batch "move and copy" of incidents on SQLite would drop
+    # the old table, and its ON DELETE CASCADE children (timeline, tasks) with it.
+    op.add_column('incidents', sa.Column('is_private', sa.Boolean(), nullable=False,
+                                         server_default=sa.false()))
+    op.add_column('incidents', sa.Column('roles', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('incidents') as batch:
-        batch.drop_column('roles')
-        batch.drop_column('is_private')
+    op.drop_column('incidents', 'roles')
+    op.drop_column('incidents', 'is_private')
