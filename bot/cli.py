@@ -47,7 +47,8 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     settings.require_slack()
     running = lifecycle.start(settings)
     server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
-                    metrics=running.metrics is None, health=running.deps.slack_health)
+                    metrics=running.metrics is None, health=running.deps.slack_health,
+                    inbox=running.deps.inbox)
     log.info("Sitrep listening on %s (POST /slack/events, GET /healthz%s)", server.url,
              "" if running.metrics else ", GET /metrics")
     lifecycle.run_until_stopped(server.serve_forever)

@@ -9,7 +9,9 @@ Stop, on SIGTERM or Ctrl-C, in this order, all of it within ``SHUTDOWN_GRACE``:
 1. take no new work: the caller's ``stop_intake`` closes the listening socket or the Socket
    Mode connection;
 2. finish the work already acknowledged: Bolt's listener pool, then ``Deps.after_ack``
-   (replies to commands, buttons and forms that Slack was told are under way);
+   (replies to commands, buttons and forms that Slack was told are under way), then the
+   inbox's worker finishes the event it is applying (the rest stays in ``SPOOL_DIR`` and is
+   applied at the next start);
 3. stop the scheduler (a reminder pass in flight finishes; its leases make even a cut-short
    pass safe);
 4. close the metrics port and the database pool.
@@ -65,7 +67,7 @@ def start(settings: Settings) -> Running:
     running = Running(deps, app, listeners, start_background(deps, app.client))
     if settings.metrics_port:
         running.metrics = Server(None, deps.db, host=settings.host, port=settings.metrics_port,
-                                 health=deps.slack_health).start()
+                                 health=deps.slack_health, inbox=deps.inbox).start()
         log.info("metrics and health on %s (GET /metrics, GET /healthz)", running.metrics.url)
     return running
 
@@ -99,6 +101,8 @@ def shutdown(running: Running, stop_intake: Callable[[], object],
         ("Bolt's listeners", running.listeners.shutdown),
         ("work after acks", running.deps.after_ack.shutdown),
     ]
+    if running.deps.inbox is not None:
+        steps.append(("the inbox's worker", running.deps.inbox.stop))
     if running.background is not None:
         steps.append(("background jobs", running.background.shutdown))
     finished = True

@@ -104,6 +104,23 @@ WORK_RUNNING = Gauge(
     "sitrep_work_running",
     "Work after an ack being done right now (at most the pool's 16 workers).")
 
+# -- the inbox (events answered, applied afterwards) ----------------------------------------------
+INBOX_DEPTH = Gauge(
+    "sitrep_inbox_depth",
+    "Events answered and kept in the local spool (SPOOL_DIR) but not yet applied to the "
+    "database: waiting for the worker, for a rate-limited Slack read, or for the database.")
+INBOX_APPLIED = Counter(
+    "sitrep_inbox_applied",
+    "Inbox entries the worker tried, by outcome: applied; database_unavailable (kept, tried "
+    "again when the database is back); slack_later (a Slack read was rate-limited or failed: "
+    "tried again later); error (failed for a reason of its own: tried again); failed (set "
+    "aside in the spool's dead table after repeated errors).",
+    ["outcome"])
+INBOX_APPLY_SECONDS = Histogram(
+    "sitrep_inbox_apply_seconds",
+    "Time to apply one inbox entry (database work and any Slack read it needed).",
+    buckets=API_BUCKETS)
+
 
 def label(value: object, default: str = "other") -> str:
     """``value`` if it looks like a Slack name (``reaction_added``, ``chat.postMessage``)."""

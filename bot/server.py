@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import make_wsgi_app
 from slack_bolt import App
@@ -19,12 +19,16 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.slack.health import SlackHealth
 from storage.db import Database
 
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 
 
-def health_report(db: Database, health: SlackHealth | None) -> tuple[bool, dict[str, Any]]:
+def health_report(db: Database, health: SlackHealth | None,
+                  inbox: Inbox | None = None) -> tuple[bool, dict[str, Any]]:
     """``/healthz``: (database reachable, the JSON body).
 
     The status code follows the database only (a load balancer can route around a replica
@@ -40,7 +44,8 @@ def health_report(db: Database, health: SlackHealth | None) -> tuple[bool, dict[
 
 
 def wsgi_app(app: App | None, db: Database, metrics: bool = True,
-             health: SlackHealth | None = None) -> Callable[..., Iterable[bytes]]:
+             health: SlackHealth | None = None,
+             inbox: Inbox | None = None) -> Callable[..., Iterable[bytes]]:
     """Route Slack's requests to Bolt (when ``app`` is given), answer health checks (with
     what ``health`` knows of Slack's view of the app) and, with ``metrics``, ``GET /metrics``
     (Prometheus' text format)."""
@@ -50,7 +55,7 @@ def wsgi_app(app: App | None, db: Database, metrics: bool = True,
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            ok, report = health_report(db, health)
+            ok, report = health_report(db, health, inbox)
             body = json.dumps(report).encode()
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"),
@@ -74,11 +79,11 @@ class Server:
 
     def __init__(self, app: App | None, db: Database, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 16, metrics: bool = True,
-                 health: SlackHealth | None = None) -> None:
+                 health: SlackHealth | None = None, inbox: Inbox | None = None) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app(app, db, metrics, health), host=host, port=port,
-                                     threads=threads, ident="sitrep", channel_timeout=30,
+        self._server = create_server(wsgi_app(app, db, metrics, health, inbox), host=host,
+                                     port=port, threads=threads, ident="sitrep", channel_timeout=30,
                                      connection_limit=1000, backlog=1024)
         # waitress reports the port as getnameinfo() gives it: a string.
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]

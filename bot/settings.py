@@ -51,6 +51,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     slack_timeout: float = 10.0
+    #: The inbox: events answered but not yet applied (``storage.spool``); a persistent volume.
+    spool_dir: Path = DEFAULT_DATA_DIR / "spool"
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -212,4 +214,5 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         log_level=level,
         log_format=log_format,
         slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
+        spool_dir=Path(_opt(env, "SPOOL_DIR") or Settings.spool_dir),
     )

@@ -7,7 +7,10 @@ what ``incident-bot serve`` runs.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from bot import lifecycle
@@ -47,6 +50,7 @@ class Sandbox:
         self._migrate = migrate
         self._overrides = settings
         self.server: Server | None = None
+        self._own_spool: str | None = None
 
     def _now(self) -> float:
         """The bot's clock in epoch seconds, so the fake stamps messages in the same time."""
@@ -59,9 +63,13 @@ class Sandbox:
             self.fake.add_user(user_id, name, real_name=real, display_name=name, tz=tz,
                                tz_offset=offset)
         self.general = self.fake.add_channel("general", members=list(PEOPLE))
+        overrides = dict(self._overrides)
+        if "spool_dir" not in overrides:  # each sandbox its own inbox, removed on stop
+            self._own_spool = tempfile.mkdtemp(prefix="sitrep-spool-")
+            overrides["spool_dir"] = Path(self._own_spool)
         self.settings = dataclasses.replace(
             Settings(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
-            api_url=self.fake.url, database_url=self._database_url, **self._overrides)
+            api_url=self.fake.url, database_url=self._database_url, **overrides)
         self.db = Database(self.settings.database_url, self.settings.pool)
         if self._migrate:
             self.db.migrate()
@@ -69,9 +77,13 @@ class Sandbox:
         self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
         self.app = build_app(self.deps, executor=self.executor)
         self.running = lifecycle.Running(self.deps, self.app, self.executor)
-        self.server = Server(self.app, self.db, health=self.deps.slack_health).start()
+        self.server = Server(self.app, self.db, health=self.deps.slack_health,
+                             inbox=self.deps.inbox).start()
+        self.inbox = self.deps.inbox
+        assert self.inbox is not None
         self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
-                                  bot_user_id=self.fake.bot_user_id, fake=self.fake)
+                                  bot_user_id=self.fake.bot_user_id, fake=self.fake,
+                                  settle=self.inbox.wait_idle)
         return self
 
     def stop(self) -> None:
@@ -81,6 +93,8 @@ class Sandbox:
         elif getattr(self, "db", None) is not None:
             self.db.dispose()
         self.fake.stop()
+        if self._own_spool:
+            shutil.rmtree(self._own_spool, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self.start()
