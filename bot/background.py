@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.tasks import notify
 from storage import events
+from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,12 @@ def _safe(name: str, job: Callable[[Deps, WebClient], object], deps: Deps,
         started = timer()
         try:
             job(deps, client)
-        except Exception:
-            log.exception("background job %s failed; it will run again", name)
+        except Exception as exc:
+            if is_unavailable(exc):  # an outage, not a bug: one line, no traceback
+                log.warning("background job %s: database unavailable (%s); it will run "
+                            "again", name, exc.__class__.__name__)
+            else:
+                log.exception("background job %s failed; it will run again", name)
         took = timer() - started
         if took > interval:
             log.warning("background job %s took %.1f s, longer than its %g s interval: "

@@ -90,6 +90,9 @@ class Inbox:
         #: The database was unreachable at the last try (the worker is pausing).
         self.outage = False
         self._thread: threading.Thread | None = None
+        #: Run once, successfully, before the first entry is applied (see ``lifecycle``: a
+        #: process started during an outage migrates the database when it is back).
+        self.prepare: Callable[[], object] | None = None
         metrics.INBOX_DEPTH.set_function(lambda: self.spool.depth)
 
     # -- the listener's side ------------------------------------------------------------------
@@ -163,6 +166,15 @@ class Inbox:
 
     def drain(self) -> bool:
         """Apply every entry that is ready now; True if the database was unreachable."""
+        if self.prepare is not None:
+            try:
+                self.prepare()
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                self.outage = True
+                return True
+            self.prepare = None
         while not self._stopping.is_set():
             batch = self.spool.ready(self._now())
             if not batch:

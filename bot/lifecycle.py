@@ -38,6 +38,7 @@ from bot.background import start_background
 from bot.deps import Deps
 from bot.server import Server
 from bot.settings import Settings
+from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,35 @@ class Running:
 def start(settings: Settings) -> Running:
     """Migrate, build the app and start the background jobs (and the metrics port)."""
     deps = Deps.from_settings(settings)
-    deps.db.migrate()
+    migrated = _migrate(deps)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
     app = build_app(deps, executor=listeners)
+    if not migrated and deps.inbox is not None:
+        deps.inbox.prepare = deps.db.migrate
     running = Running(deps, app, listeners, start_background(deps, app.client))
     if settings.metrics_port:
         running.metrics = Server(None, deps.db, host=settings.host, port=settings.metrics_port,
                                  health=deps.slack_health, inbox=deps.inbox).start()
         log.info("metrics and health on %s (GET /metrics, GET /healthz)", running.metrics.url)
     return running
+
+
+def _migrate(deps: Deps) -> bool:
+    """Migrate now; False if the database is unreachable.
+
+    A process (re)started during a database outage still starts: it answers events into
+    the inbox, commands hear "unavailable", and the inbox's worker migrates before it
+    applies anything once the database is back.
+    """
+    try:
+        deps.db.migrate()
+        return True
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("database unreachable at start (%s): events are kept in the inbox and "
+                    "the database is migrated when it is back", exc.__class__.__name__)
+        return False
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -35,12 +35,17 @@ def health_report(db: Database, health: SlackHealth | None,
     that lost it); a problem Slack has with the app itself (a revoked token, the Messages
     tab off, a missing scope) is the same on every replica, so it is reported in the body
     (``"ok": false``, ``"slack": [...]``) for monitoring, not by taking replicas away.
+    ``"inbox"`` is the number of events answered but not applied yet (``bot.inbox``): it
+    grows while the database is away and drains when it is back.
     """
     database_ok = db.healthy()
     problems = [p.as_json() for p in health.problems()] if health is not None else []
-    return database_ok, {"ok": database_ok and not problems,
-                         "database": "ok" if database_ok else "unavailable",
-                         "slack": problems or "ok"}
+    report: dict[str, Any] = {"ok": database_ok and not problems,
+                              "database": "ok" if database_ok else "unavailable",
+                              "slack": problems or "ok"}
+    if inbox is not None:
+        report["inbox"] = inbox.spool.depth
+    return database_ok, report
 
 
 def wsgi_app(app: App | None, db: Database, metrics: bool = True,
