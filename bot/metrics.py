@@ -47,9 +47,9 @@ ACK_SECONDS = Histogram(
     ["kind"], buckets=ACK_BUCKETS)
 EVENTS = Counter(
     "sitrep_slack_events",
-    "Events API callbacks by event type and outcome: stored (processed and answered 2xx; "
-    "Slack will not send it again) or refused (answered 5xx, e.g. the database was down; "
-    "Slack redelivers it).",
+    "Events API callbacks by event type and outcome: stored (kept in the inbox and answered "
+    "2xx; Slack will not send it again) or refused (answered 5xx: the inbox could not keep "
+    "it; Slack redelivers it).",
     ["type", "outcome"])
 EVENTS_REDELIVERED = Counter(
     "sitrep_slack_events_redelivered",
