@@ -116,7 +116,7 @@ def _channel(slack: WebClient, suffix: str) -> str:
     """The id of the channel whose name ends with ``suffix`` (waits for it to exist)."""
     deadline = time.time() + 10
     while time.time() < deadline:
-        for channel in slack.conversations_list(limit=1000)["channels"]:
+        for channel in slack.conversations_list(limit=999)["channels"]:
             if channel["name"].endswith(suffix):
                 return str(channel["id"])
         time.sleep(0.1)
