@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot import metrics
@@ -24,6 +25,20 @@ from bot.timeline import slack as timeline
 from storage.spool import Spool
 
 log = logging.getLogger(__name__)
+
+
+class _OwnClientsToken(logging.Filter):
+    """Drop Bolt's start-up warning that ``SLACK_BOT_TOKEN`` "will be unused".
+
+    Bolt reads that variable itself and warns when a client is given as well; Sitrep's client
+    is made from that very token, so the warning only alarms operators.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_OwnClientsToken())
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
 LISTENERS = [router, incidents, timeline, tasks, postmortem]

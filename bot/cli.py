@@ -116,6 +116,26 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from storage.db import is_unavailable
+
+        if not is_unavailable(exc):
+            raise
+        print(f"incident-bot: the database is unreachable ({unreachable_reason(exc)}); "
+              "nothing was started. Check DATABASE_URL and that the database is up.",
+              file=sys.stderr)
+        return EXIT_DATABASE_UNREACHABLE
+
+
+#: Exit status when the database cannot be reached at start (the supervisor restarts us).
+EXIT_DATABASE_UNREACHABLE = 3
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """The driver's own first line (``connection refused``), without SQLAlchemy's SQL dump."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 if __name__ == "__main__":

@@ -58,12 +58,13 @@ class TimeoutRetryHandler(RetryHandler):
         return _method(request.url) not in NOT_IDEMPOTENT
 
 
-class IdempotentServerErrorRetryHandler(ServerErrorRetryHandler):
-    """Retry a 5xx, but never a call that may have taken effect before Slack answered it.
+class _SkipsNotIdempotent(RetryHandler):
+    """Retry as the base handler does, except a call that may have taken effect already.
 
-    Slack can post a message and then answer 500; repeating ``chat.postMessage`` or
-    ``conversations.create`` then doubles it. Those fail here, and ``post_once`` /
-    ``create_channel_once`` retry them after checking that the first attempt did not land.
+    Slack can post a message and then answer 500 or drop the connection; repeating
+    ``chat.postMessage`` or ``conversations.create`` then doubles it. Those fail here, and
+    ``post_once`` / ``create_channel_once`` retry them after checking that the first attempt
+    did not land.
     """
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest,
@@ -74,15 +75,12 @@ class IdempotentServerErrorRetryHandler(ServerErrorRetryHandler):
                                        error=error))
 
 
-class IdempotentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
-    """Retry a dropped connection, except for calls that would double something (see above)."""
+class IdempotentServerErrorRetryHandler(_SkipsNotIdempotent, ServerErrorRetryHandler):
+    """Retry a 5xx, but never a call that may have taken effect before Slack answered it."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest,
-                   response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
-        return (_method(request.url) not in NOT_IDEMPOTENT
-                and super()._can_retry(state=state, request=request, response=response,
-                                       error=error))
+
+class IdempotentConnectionErrorRetryHandler(_SkipsNotIdempotent, ConnectionErrorRetryHandler):
+    """Retry a dropped connection, except for calls that would double something."""
 
 
 class MeasuredRateLimitRetryHandler(RateLimitErrorRetryHandler):

@@ -42,6 +42,7 @@ def test_serve_answers_health_and_signed_commands(database_url: str, tmp_path: P
             _out, err = processes.stop(proc)
         assert proc.returncode == 0, err
         assert "Traceback" not in err and "Logging error" not in err
+        assert "will be unused" not in err  # Bolt's warning about the token our client uses
         assert f"Sitrep listening on http://127.0.0.1:{port} (POST /slack/events" in err
         assert f"metrics and health on http://127.0.0.1:{metrics_port}" in err
         # The scheduler ran its first reminder poll at start, silently.
@@ -102,3 +103,17 @@ def test_json_logs_one_object_per_line_and_no_secret(database_url: str, tmp_path
                for e in entries)
     assert token not in err and secret not in err
     assert "LongEnoughToFind" not in err
+
+
+def test_an_unreachable_database_at_start_is_one_clear_line(tmp_path: Path) -> None:
+    """No traceback for an operator's commonest start-up mistake, and no password shown."""
+    closed = processes.free_port()
+    for command in ("serve", "migrate"):
+        proc = processes.start(command, {
+            "SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
+            "DATABASE_URL": f"postgresql://sitrep:hunter2@127.0.0.1:{closed}/sitrep",
+            "PORT": str(processes.free_port()), "HOST": "127.0.0.1"}, tmp_path)
+        _out, err = proc.communicate(timeout=60)  # it exits by itself
+        assert proc.returncode == 3, err
+        assert "incident-bot: the database is unreachable (" in err
+        assert "Traceback" not in err and "hunter2" not in err
