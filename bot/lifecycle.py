@@ -36,9 +36,12 @@ from slack_bolt import App
 from bot.app import build_app
 from bot.background import start_background
 from bot.deps import Deps
+from bot.inbox import Inbox
 from bot.server import Server
 from bot.settings import Settings
+from bot.slack.client import make_client
 from storage.db import is_unavailable
+from storage.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +65,12 @@ class Running:
 def start(settings: Settings) -> Running:
     """Migrate, build the app and start the background jobs (and the metrics port)."""
     deps = Deps.from_settings(settings)
-    migrated = _migrate(deps)
+    spool = Spool(settings.spool_dir)
+    migrated = _migrate(deps, spool)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
-    app = build_app(deps, executor=listeners)
-    if not migrated and deps.inbox is not None:
+    deps.inbox = Inbox(spool, make_client(settings, deps.slack_health), deps.clock)
+    app = build_app(deps, client=deps.inbox.client, executor=listeners)
+    if not migrated:
         deps.inbox.prepare = deps.db.migrate
     running = Running(deps, app, listeners, start_background(deps, app.client))
     if settings.metrics_port:
@@ -75,22 +80,30 @@ def start(settings: Settings) -> Running:
     return running
 
 
-def _migrate(deps: Deps) -> bool:
-    """Migrate now; False if the database is unreachable.
+#: Spool fact: this process (or one before it with the same SPOOL_DIR) reached the database.
+DATABASE_SEEN = "database_seen"
 
-    A process (re)started during a database outage still starts: it answers events into
-    the inbox, commands hear "unavailable", and the inbox's worker migrates before it
-    applies anything once the database is back.
+
+def _migrate(deps: Deps, spool: Spool) -> bool:
+    """Migrate now; False if the database is unreachable on a restart.
+
+    A first start with an unreachable database is a configuration to fix: it raises (the
+    CLI prints one line and exits 3). A restart during an outage — its ``SPOOL_DIR`` saw
+    the database before — starts anyway: it answers events into the inbox, commands hear
+    "unavailable", and the inbox's worker migrates before applying anything once the
+    database is back. Otherwise Slack's events would be refused for the whole outage and
+    dropped after Slack's last retry.
     """
     try:
         deps.db.migrate()
-        return True
     except Exception as exc:
-        if not is_unavailable(exc):
+        if not is_unavailable(exc) or spool.recall(DATABASE_SEEN) is None:
             raise
         log.warning("database unreachable at start (%s): events are kept in the inbox and "
                     "the database is migrated when it is back", exc.__class__.__name__)
         return False
+    spool.remember(DATABASE_SEEN, deps.clock.now().isoformat())
+    return True
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS entries (
     last_error  TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_order ON entries (event_time, id);
+CREATE TABLE IF NOT EXISTS meta (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead (
     id          INTEGER PRIMARY KEY,
     event_id    TEXT,
@@ -131,6 +135,17 @@ class Spool:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep a small fact beside the entries (``database_seen``: see ``bot.lifecycle``)."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               (key, value))
+
+    def recall(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     # -- reading -----------------------------------------------------------------------------
     def ready(self, now: float, limit: int = 200) -> list[Entry]:
