@@ -13,6 +13,7 @@ from bot import logs
 from bot.postmortem import cli as postmortem_cli
 from bot.settings import Settings, SettingsError, load
 from bot.tasks import cli as tasks_cli
+from storage.spool import SpoolInUse
 
 log = logging.getLogger("sitrep")
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     run = commands[args.command]
     try:
         return run(settings, args)
-    except SettingsError as exc:
+    except (SettingsError, SpoolInUse) as exc:
         print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

@@ -16,7 +16,9 @@ must wait (its Slack read is rate-limited) holds back the later entries of its c
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 FILE_NAME = "inbox.sqlite3"
+LOCK_NAME = "inbox.lock"
+
+
+class SpoolInUse(Exception):
+    """Another process holds this ``SPOOL_DIR``: each process needs its own."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -80,6 +87,14 @@ class Spool:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / FILE_NAME
+        # One process per inbox: two would each count (and apply) the other's entries.
+        self._lockfile = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lockfile)
+            raise SpoolInUse(f"SPOOL_DIR {self.directory} is in use by another Sitrep "
+                             "process; give each process its own") from None
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                      timeout=30)
@@ -194,3 +209,6 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._lockfile >= 0:
+                os.close(self._lockfile)  # releases the flock
+                self._lockfile = -1

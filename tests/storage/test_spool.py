@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from storage.spool import Spool
+import pytest
+
+from storage.spool import Spool, SpoolInUse
 
 
 def _body(event_id: str, channel: str, ts: str) -> dict:
@@ -64,3 +66,11 @@ def test_the_file_is_fsynced_on_every_commit(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # synchronous is per connection: read the spool's own.
     assert spool._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_one_process_per_spool(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    with pytest.raises(SpoolInUse, match="give each process its own"):
+        Spool(tmp_path)
+    spool.close()
+    Spool(tmp_path).close()  # free again once closed
