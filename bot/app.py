@@ -18,7 +18,7 @@ from bot.deps import Deps
 from bot.inbox import Inbox
 from bot.incidents import slack as incidents
 from bot.postmortem import slack as postmortem
-from bot.slack import router
+from bot.slack import router, wire
 from bot.slack.client import make_client
 from bot.tasks import slack as tasks
 from bot.timeline import slack as timeline
@@ -53,7 +53,15 @@ class SitrepApp(App):
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
-        resp = super().dispatch(req)
+        try:
+            # HTTP bodies were checked before parsing (``bot.server.SlackGate``); Socket
+            # Mode's arrive here parsed, so the listeners' view is checked once more.
+            wire.check_parsed(req.body)
+        except wire.Malformed as exc:
+            log.warning("malformed request from Slack (%s); not processed", exc.reason)
+            resp = BoltResponse(status=200 if exc.events else 400, body="")
+        else:
+            resp = super().dispatch(req)
         metrics.record_request(req.body, req.headers, resp.status,
                                time.perf_counter() - started)
         return resp

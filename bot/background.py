@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.tasks import notify
-from storage import events
+from storage import channel_messages, events
 from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -30,16 +30,43 @@ log = logging.getLogger(__name__)
 JOBS: list[tuple[str, Callable[[Deps], int], Callable[[Deps, WebClient], object]]] = []
 JOBS.append(("task_reminders", notify.poll_seconds, notify.run_reminders))
 
-PROCESSED_EVENT_RETENTION = dt.timedelta(days=3)
+#: Slack redelivers for minutes; a week covers that with room for a long outage's replay.
+PROCESSED_EVENT_RETENTION = dt.timedelta(days=7)
+#: Rows deleted per transaction: short locks, never a long stall of the event path.
+PURGE_BATCH = 500
+#: Batches per table and run: a backlog drains over several runs, each run stays short.
+PURGE_MAX_BATCHES = 40
+PURGE_SECONDS = 600
 
 
-def purge_processed_events(deps: Deps, _client: WebClient) -> int:
-    """Forget event ids older than Slack's redelivery window (it retries for minutes)."""
-    with deps.db.session() as s:
-        purged = events.purge_before(s, deps.clock.now() - PROCESSED_EVENT_RETENTION)
-    if purged:
-        log.info("forgot %d processed event id(s) older than Slack's redelivery window", purged)
-    return purged
+def _in_batches(deps: Deps, purge: Callable[..., int], cutoff: dt.datetime,
+                batch: int, max_batches: int) -> int:
+    total = 0
+    for _ in range(max_batches):
+        with deps.db.session() as s:
+            done = purge(s, cutoff, batch)
+        total += done
+        if done < batch:
+            break
+    return total
+
+
+def purge_stored(deps: Deps, _client: WebClient, *, batch: int = PURGE_BATCH,
+                 max_batches: int = PURGE_MAX_BATCHES) -> tuple[int, int]:
+    """Keep storage bounded: forget processed event ids after a week, and the kept messages
+    of incidents resolved ``CHANNEL_MESSAGE_RETENTION_DAYS`` ago (what was pinned is on the
+    timeline). Small batches, each its own transaction; returns (events, messages)."""
+    now = deps.clock.now()
+    forgotten = _in_batches(deps, events.purge_before, now - PROCESSED_EVENT_RETENTION,
+                            batch, max_batches)
+    retention = dt.timedelta(days=deps.settings.channel_message_retention_days)
+    messages = _in_batches(deps, channel_messages.purge_batch, now - retention, batch,
+                           max_batches)
+    if forgotten or messages:
+        log.info("purged %d processed event id(s) older than %d days and %d kept message(s) "
+                 "of incidents resolved over %d days ago", forgotten,
+                 PROCESSED_EVENT_RETENTION.days, messages, retention.days)
+    return forgotten, messages
 
 
 def _safe(name: str, job: Callable[[Deps, WebClient], object], deps: Deps,
@@ -69,11 +96,9 @@ def start_background(deps: Deps, client: WebClient) -> BackgroundScheduler:
     """Start the scheduler with every job; call ``shutdown()`` on exit."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
-    hour = 3600
-    scheduler.add_job(_safe("purge_processed_events", purge_processed_events, deps, client,
-                            hour),
-                      "interval", seconds=hour, id="purge_processed_events",
-                      name="purge_processed_events")
+    scheduler.add_job(_safe("purge_stored", purge_stored, deps, client, PURGE_SECONDS),
+                      "interval", seconds=PURGE_SECONDS, id="purge_stored",
+                      name="purge_stored")
     for name, seconds, job in JOBS:
         interval = seconds(deps)
         scheduler.add_job(_safe(name, job, deps, client, interval), "interval",

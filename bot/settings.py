@@ -53,6 +53,8 @@ class Settings:
     slack_timeout: float = 10.0
     #: The inbox: events answered but not yet applied (``storage.spool``); a persistent volume.
     spool_dir: Path = DEFAULT_DATA_DIR / "spool"
+    #: Days after an incident's resolution its channel's kept messages are forgotten.
+    channel_message_retention_days: int = 30
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -215,4 +217,6 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         log_format=log_format,
         slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
         spool_dir=Path(_opt(env, "SPOOL_DIR") or Settings.spool_dir),
+        channel_message_retention_days=_int(env, "CHANNEL_MESSAGE_RETENTION_DAYS", 30,
+                                            minimum=1, maximum=36500),
     )

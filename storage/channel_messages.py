@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import ChannelMessage
+from storage.models import ChannelMessage, Incident, TimelineEntry
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
@@ -49,3 +49,33 @@ def forget(session: Session, channel_id: str, ts: str) -> bool:
     result = session.execute(delete(ChannelMessage).where(
         ChannelMessage.channel_id == channel_id, ChannelMessage.ts == ts))
     return bool(result.rowcount)
+
+
+def purge_batch(session: Session, cutoff: dt.datetime, limit: int) -> int:
+    """Forget at most ``limit`` kept messages that no pin can need any more; how many.
+
+    That is every message of an incident resolved before ``cutoff`` (what was pinned is on
+    its timeline already; a reopened incident is not resolved, so it keeps its messages),
+    and messages of channels that are no incident's (kept for the shortcut or read for a
+    pin elsewhere) stored before ``cutoff``. The resolution time is the recorded time of
+    the incident's last ``resolved`` event.
+    """
+    resolved_at = (select(func.max(TimelineEntry.created_at))
+                   .where(TimelineEntry.incident_id == Incident.id,
+                          TimelineEntry.event_type == "resolved")
+                   .correlate(Incident).scalar_subquery())
+    stale_channels = select(Incident.channel_id).where(
+        Incident.status == "resolved", Incident.channel_id.is_not(None),
+        resolved_at < cutoff)
+    incident_channels = select(Incident.channel_id).where(Incident.channel_id.is_not(None))
+    keys = session.execute(
+        select(ChannelMessage.channel_id, ChannelMessage.ts).where(or_(
+            ChannelMessage.channel_id.in_(stale_channels),
+            and_(ChannelMessage.created_at < cutoff,
+                 ChannelMessage.channel_id.not_in(incident_channels))))
+        .limit(limit)).all()
+    if not keys:
+        return 0
+    session.execute(delete(ChannelMessage).where(
+        tuple_(ChannelMessage.channel_id, ChannelMessage.ts).in_([tuple(k) for k in keys])))
+    return len(keys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,16 @@ def claim(session: Session, event_id: str, now: dt.datetime) -> bool:
     return session.execute(stmt).scalar() is not None
 
 
-def purge_before(session: Session, cutoff: dt.datetime) -> int:
-    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
-    return result.rowcount or 0
+def purge_before(session: Session, cutoff: dt.datetime, limit: int | None = None) -> int:
+    """Forget event ids received before ``cutoff``: at most ``limit`` of them (one small
+    batch, so the transaction and its locks stay short), or all with ``None``."""
+    if limit is None:
+        result = session.execute(delete(ProcessedEvent).where(
+            ProcessedEvent.received_at < cutoff))
+        return result.rowcount or 0
+    ids = list(session.scalars(select(ProcessedEvent.event_id)
+                               .where(ProcessedEvent.received_at < cutoff).limit(limit)))
+    if not ids:
+        return 0
+    session.execute(delete(ProcessedEvent).where(ProcessedEvent.event_id.in_(ids)))
+    return len(ids)

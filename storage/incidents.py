@@ -36,9 +36,16 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
     return session.scalars(stmt).first()
 
 
-def by_channel(session: Session, channel_id: str, *, for_update: bool = False) -> Incident | None:
-    """The incident whose dedicated channel is ``channel_id``, if any."""
+def by_channel(session: Session, channel_id: str, *, team_id: str | None,
+               for_update: bool = False) -> Incident | None:
+    """The incident of workspace ``team_id`` whose dedicated channel is ``channel_id``.
+
+    ``team_id`` is required so that every caller decides: a request resolves objects only
+    in its own workspace; ``None`` (any workspace) is for the bot's own bookkeeping.
+    """
     stmt = select(Incident).where(Incident.channel_id == channel_id)
+    if team_id is not None:
+        stmt = stmt.where(Incident.team_id == team_id)
     if for_update:
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()

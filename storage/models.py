@@ -25,6 +25,42 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+#: The most text of one field the database keeps: Slack's own limit for a message's text
+#: (https://api.slack.com/methods/chat.postMessage#truncating, ``bot.slack.limits``). A
+#: longer text (a 1 MB message, an alert with a huge attachment) is cut, with a marker.
+STORED_TEXT = 40_000
+
+
+def cap(text: str | None, limit: int = STORED_TEXT) -> str | None:
+    """``text`` if it fits ``limit`` characters, else its start and a marker saying so."""
+    if text is None or len(text) <= limit:
+        return text
+    marker = f" … [cut: {len(text):,} characters were too long to keep]"
+    return text[: max(0, limit - len(marker))] + marker[: limit]
+
+
+class CappedText(TypeDecorator[str]):
+    """``Text`` that stores at most ``STORED_TEXT`` characters (``cap``), on every path in:
+    ORM objects, Core inserts and upserts alike, so no caller can forget it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return cap(value)
+
+
+class CappedString(TypeDecorator[str]):
+    """``String(n)`` that cuts a longer value (a name) instead of failing the transaction
+    (PostgreSQL refuses it, which would answer 500 and make Slack redeliver forever)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        length = self.impl.length or STORED_TEXT  # type: ignore[attr-defined]
+        return cap(value, length)
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""
@@ -69,8 +105,8 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     number: Mapped[int]
-    title: Mapped[str] = mapped_column(Text)
-    description: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(CappedText)
+    description: Mapped[str | None] = mapped_column(CappedText)
     severity: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     lead_user_id: Mapped[str | None] = mapped_column(String(32))
@@ -79,14 +115,14 @@ class Incident(Base):
     started_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]
     ended_at_set: Mapped[bool] = mapped_column(default=False)
-    summary: Mapped[str | None] = mapped_column(Text)
-    impact: Mapped[str | None] = mapped_column(Text)
-    root_cause: Mapped[str | None] = mapped_column(Text)
-    resolution: Mapped[str | None] = mapped_column(Text)
-    detection: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(CappedText)
+    impact: Mapped[str | None] = mapped_column(CappedText)
+    root_cause: Mapped[str | None] = mapped_column(CappedText)
+    resolution: Mapped[str | None] = mapped_column(CappedText)
+    detection: Mapped[str | None] = mapped_column(CappedText)
     detected_at: Mapped[dt.datetime | None]
-    escalation: Mapped[str | None] = mapped_column(Text)
-    misleading: Mapped[str | None] = mapped_column(Text)
+    escalation: Mapped[str | None] = mapped_column(CappedText)
+    misleading: Mapped[str | None] = mapped_column(CappedText)
     channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     channel_name: Mapped[str | None] = mapped_column(String(80))
     card_ts: Mapped[str | None] = mapped_column(String(32))
@@ -129,13 +165,13 @@ class TimelineEntry(Base):
     sort_ts: Mapped[str] = mapped_column(String(32), default="")
     actor_user_id: Mapped[str | None] = mapped_column(String(32))
     author_user_id: Mapped[str | None] = mapped_column(String(32))
-    author_name: Mapped[str | None] = mapped_column(String(255))
-    text: Mapped[str] = mapped_column(Text, default="")
+    author_name: Mapped[str | None] = mapped_column(CappedString(255))
+    text: Mapped[str] = mapped_column(CappedText, default="")
     data: Mapped[dict[str, Any] | None]
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
-    permalink: Mapped[str | None] = mapped_column(Text)
+    permalink: Mapped[str | None] = mapped_column(CappedText)
     created_at: Mapped[dt.datetime]
     #: Who last corrected the entry by hand (``timeline edit`` / ``timeline move``), and when.
     edited_by: Mapped[str | None] = mapped_column(String(32))
@@ -182,13 +218,14 @@ class ChannelMessage(Base):
     """A message seen in an incident channel, kept so a pin costs no Web API read."""
 
     __tablename__ = "channel_messages"
+    __table_args__ = (Index("ix_channel_messages_created", "created_at"),)
 
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ts: Mapped[str] = mapped_column(String(32), primary_key=True)
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     user_id: Mapped[str | None] = mapped_column(String(32))
-    bot_name: Mapped[str | None] = mapped_column(String(255))
-    text: Mapped[str] = mapped_column(Text, default="")
+    bot_name: Mapped[str | None] = mapped_column(CappedString(255))
+    text: Mapped[str] = mapped_column(CappedText, default="")
     files: Mapped[dict[str, Any] | None]
     created_at: Mapped[dt.datetime]
 
@@ -197,6 +234,7 @@ class ProcessedEvent(Base):
     """Slack event ids already handled: a redelivery (or a second replica) is a no-op."""
 
     __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_received", "received_at"),)
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[dt.datetime]
@@ -230,10 +268,10 @@ class Task(Base):
     number: Mapped[int]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     owner_user_id: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CappedText)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    drop_reason: Mapped[str | None] = mapped_column(Text)
+    drop_reason: Mapped[str | None] = mapped_column(CappedText)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     completed_at: Mapped[dt.datetime | None]
@@ -259,7 +297,7 @@ class Improvement(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CappedText)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
 
@@ -283,6 +321,7 @@ class PostmortemVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     version: Mapped[int]
+    #: Compiled by Sitrep from capped fields; a long postmortem may exceed one field's cap.
     markdown: Mapped[str] = mapped_column(Text)
     published_by: Mapped[str] = mapped_column(String(32))
     published_at: Mapped[dt.datetime]

@@ -61,8 +61,14 @@ def by_number(session: Session, team_id: str, number: int, *,
                                                 Task.number == number), for_update)
 
 
-def get(session: Session, task_id: int, *, for_update: bool = False) -> TaskRow | None:
-    return _one(session, _with_incident().where(Task.id == task_id), for_update)
+def get(session: Session, task_id: int, *, team_id: str | None,
+        for_update: bool = False) -> TaskRow | None:
+    """Task ``task_id`` of workspace ``team_id`` (``None``: the bot's own bookkeeping, any
+    workspace). A button carries a task id: it must not reach another workspace's task."""
+    stmt = _with_incident().where(Task.id == task_id)
+    if team_id is not None:
+        stmt = stmt.where(Task.team_id == team_id)
+    return _one(session, stmt, for_update)
 
 
 def for_incident(session: Session, incident_id: int) -> Sequence[Task]:

@@ -66,5 +66,5 @@ def test_jobs_carry_their_names_for_the_scheduler_s_own_warnings(deps: Deps) -> 
                 for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown()
-    assert jobs == {"purge_processed_events": ("purge_processed_events", 3600),
+    assert jobs == {"purge_stored": ("purge_stored", 600),
                     "task_reminders": ("task_reminders", 45)}

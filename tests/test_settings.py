@@ -54,3 +54,11 @@ def test_cli_exits_2_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped
                             cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             check=False)
     assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
+
+
+def test_channel_message_retention_days() -> None:
+    assert load({}).channel_message_retention_days == 30
+    assert load({"CHANNEL_MESSAGE_RETENTION_DAYS": "7"}).channel_message_retention_days == 7
+    for bad in ("0", "-1", "a week"):
+        with pytest.raises(SettingsError, match="CHANNEL_MESSAGE_RETENTION_DAYS"):
+            load({"CHANNEL_MESSAGE_RETENTION_DAYS": bad})

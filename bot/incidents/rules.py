@@ -149,14 +149,19 @@ def set_card(db: Database, incident_id: int, card_ts: str) -> None:
         _require(repo.get(s, incident_id, for_update=True)).card_ts = card_ts
 
 
-def for_channel(db: Database, channel_id: str) -> Incident | None:
+def for_channel(db: Database, channel_id: str, team_id: str | None) -> Incident | None:
+    """The incident of ``channel_id`` in workspace ``team_id`` (``None``: any workspace)."""
     with db.session() as s:
-        return repo.by_channel(s, channel_id)
+        return repo.by_channel(s, channel_id, team_id=team_id)
 
 
-def get(db: Database, incident_id: int) -> Incident:
+def get(db: Database, incident_id: int, team_id: str) -> Incident:
+    """Incident ``incident_id`` if it belongs to workspace ``team_id``."""
     with db.session() as s:
-        return _require(repo.get(s, incident_id))
+        inc = _require(repo.get(s, incident_id))
+    if inc.team_id != team_id:
+        raise NotFound("That incident is not in this workspace.")
+    return inc
 
 
 def by_ref(db: Database, team_id: str, ref: str) -> Incident:

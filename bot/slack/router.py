@@ -112,7 +112,8 @@ def register(app: App, deps: Deps) -> None:
         def work() -> str | None:
             if sub.needs_incident:
                 with deps.db.session() as s:
-                    ctx.incident = incident_repo.by_channel(s, ctx.channel_id)
+                    ctx.incident = incident_repo.by_channel(s, ctx.channel_id,
+                                                           team_id=ctx.team_id)
                 if ctx.incident is None or ctx.incident.team_id != ctx.team_id:
                     return NOT_IN_INCIDENT.format(cmd=COMMAND, name=sub.name)
             return sub.handler(ctx)

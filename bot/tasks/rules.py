@@ -127,9 +127,12 @@ def _change(db: Database, clock: Clock, team_id: str, number: int, actor: str, a
     """Lock the task, apply a change (or get a reason nothing changed), record the event."""
     now = clock.now()
     with db.session() as s:
-        row = (repo.get(s, task_id, for_update=True) if task_id is not None
+        row = (repo.get(s, task_id, team_id=team_id, for_update=True) if task_id is not None
                else repo.by_number(s, team_id, number, for_update=True))
-        if row is None or (task_id is None and row[0].team_id != team_id):
+        if row is None or row[0].team_id != team_id:
+            if task_id is not None:
+                raise NotFound("That task is not in this workspace any more; "
+                               "`/incident mytasks` lists yours.")
             raise NotFound(f"There is no task T-{number}. `/incident tasks` lists an "
                            "incident's tasks, `/incident mytasks` yours.")
         task, incident = row
@@ -218,14 +221,16 @@ def drop(db: Database, clock: Clock, team_id: str, number: int, actor: str,
     return _change(db, clock, team_id, number, actor, apply)
 
 
-def snooze(db: Database, clock: Clock, policy: Policy, task_id: int, actor: str, days: int,
-           zone: ZoneInfo) -> TaskChange:
-    """Quiet a task's reminders for a day or a week (its owner only; not a timeline event)."""
+def snooze(db: Database, clock: Clock, policy: Policy, team_id: str, task_id: int, actor: str,
+           days: int, zone: ZoneInfo) -> TaskChange:
+    """Quiet a task's reminders for a day or a week (its owner only, in its own workspace;
+    not a timeline event)."""
     now = clock.now()
     with db.session() as s:
-        row = repo.get(s, task_id, for_update=True)
+        row = repo.get(s, task_id, team_id=team_id, for_update=True)
         if row is None:
-            raise NotFound("That task no longer exists.")
+            raise NotFound("That task is not in this workspace any more; "
+                           "`/incident mytasks` lists yours.")
         task, incident = row
         _require_open(task)
         if actor != task.owner_user_id:
@@ -238,7 +243,7 @@ def snooze(db: Database, clock: Clock, policy: Policy, task_id: int, actor: str,
 def note_delivered(db: Database, task_id: int, dm_channel_id: str, dm_ts: str) -> None:
     """Remember the DM about a task, so a later change can update it in place."""
     with db.session() as s:
-        row = repo.get(s, task_id, for_update=True)
+        row = repo.get(s, task_id, team_id=None, for_update=True)  # the bot's own record
         if row is not None:
             row[0].dm_channel_id, row[0].dm_ts = dm_channel_id, dm_ts
 
@@ -246,7 +251,7 @@ def note_delivered(db: Database, task_id: int, dm_channel_id: str, dm_ts: str) -
 def stop_reminders(db: Database, task_id: int, reason: str) -> None:
     """No reminders for this task (its owner could not be reached when it was assigned)."""
     with db.session() as s:
-        row = repo.get(s, task_id, for_update=True)
+        row = repo.get(s, task_id, team_id=None, for_update=True)  # the bot's own record
         if row is not None:
             repo.change(s, row[0], reminders_stopped=reason[:64])
 
@@ -277,9 +282,9 @@ def by_number(db: Database, team_id: str, number: int) -> Task | None:
         return row[0] if row else None
 
 
-def get(db: Database, task_id: int) -> repo.TaskRow | None:
+def get(db: Database, team_id: str, task_id: int) -> repo.TaskRow | None:
     with db.session() as s:
-        return repo.get(s, task_id)
+        return repo.get(s, task_id, team_id=team_id)
 
 
 def known_dm_channel(db: Database, owner: str) -> str | None:

@@ -185,6 +185,7 @@ def register(app: App, deps: Deps) -> None:
         respond = Respond(response_url=body.get("response_url"))
         action = body["actions"][0]
         user = body["user"]["id"]
+        team_id = str((body.get("team") or {}).get("id") or "")
         container = body.get("container") or {}
         channel, ts = container.get("channel_id"), container.get("message_ts")
 
@@ -198,15 +199,15 @@ def register(app: App, deps: Deps) -> None:
             days = task_blocks.ACTIONS.get(action.get("action_id", ""))
             try:
                 if days is None:
-                    change = tasks.complete(deps.db, deps.clock, body["team"]["id"], 0, user,
+                    change = tasks.complete(deps.db, deps.clock, team_id, 0, user,
                                             task_id=task_id, owner_only=True)
                     note = None
                 else:
                     change = tasks.snooze(deps.db, deps.clock, Policy.from_settings(
-                        deps.settings), task_id, user, days, zone)
+                        deps.settings), team_id, task_id, user, days, zone)
                     note = task_blocks.next_reminder_note(change.task, zone, "Snoozed")
             except UserError:
-                row = tasks.get(deps.db, task_id)
+                row = tasks.get(deps.db, team_id, task_id)
                 if row is not None:
                     notify.refresh_dm(deps, client, channel, ts, *row, viewer=user)
                 raise

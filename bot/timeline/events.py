@@ -137,7 +137,7 @@ class ChannelNames:
         with self._lock:
             if channel_id in self._names:
                 return self._names[channel_id]
-        incident = incidents.for_channel(self.deps.db, channel_id)
+        incident = incidents.for_channel(self.deps.db, channel_id, None)  # a name only
         name = incident.channel_name if incident and incident.channel_name else None
         if name is None:
             try:
@@ -206,8 +206,9 @@ class TimelineSlack:
             return None
 
     # -- events ----------------------------------------------------------------------------
-    def on_message(self, client: WebClient, event: dict[str, Any]) -> None:
-        """Keep what a later pin needs; apply edits and deletions to the timeline."""
+    def on_message(self, client: WebClient, event: dict[str, Any], team_id: str) -> None:
+        """Keep what a later pin needs (in incident channels of workspace ``team_id``);
+        apply edits and deletions to the timeline."""
         channel_id = str(event.get("channel") or "")
         subtype = event.get("subtype")
         if subtype == "message_deleted":
@@ -223,14 +224,14 @@ class TimelineSlack:
                 return  # link previews were added: the entry stays as it was
             message = parse_message(changed, channel_id)
             if message is not None and rules.message_edited(self.deps.db, self.deps.clock,
-                                                           message):
+                                                           message, team_id):
                 rules.refresh_entries(self.deps.db, channel_id, message.ts,
                                      self.readable(client, message))
             return
         if subtype in CONTENT_SUBTYPES and not is_thread_notice(event):
             message = parse_message(event, channel_id)
             if message is not None:
-                rules.remember(self.deps.db, self.deps.clock, message)
+                rules.remember(self.deps.db, self.deps.clock, message, team_id)
 
     def on_reaction_added(self, client: WebClient, body: dict[str, Any],
                           event: dict[str, Any], workspace_url: str | None) -> Outcome:
@@ -239,7 +240,7 @@ class TimelineSlack:
         if (not rules.is_timeline_emoji(event.get("reaction"), self.emoji)
                 or item.get("type") != "message" or not rules.is_ts(ts) or not user_id):
             return Outcome("ignored")
-        target = rules.pin_target(self.deps.db, channel_id, ts)
+        target = rules.pin_target(self.deps.db, channel_id, ts, str(body.get("team_id") or ""))
         if target.incident is None:
             return Outcome("ignored")
         message = target.message
@@ -271,7 +272,8 @@ class TimelineSlack:
             return Outcome("ignored")
         outcome = rules.unpin(self.deps.db, self.deps.clock, event_id=body.get("event_id"),
                              event_ts=reaction_time(body, event),
-                             channel_id=channel_id, ts=ts, user_id=user_id)
+                             channel_id=channel_id, ts=ts, user_id=user_id,
+                             team_id=str(body.get("team_id") or ""))
         if outcome.status == "removed" and outcome.incident and outcome.entry:
             self.confirm(client, channel_id, user_id, outcome.entry.thread_ts,
                          render.removed_text(outcome.incident, self.emoji))

@@ -211,10 +211,11 @@ def plain_text(entry: TimelineEntry, user_name: Callable[[str], str] | None = No
 
 # -- messages seen in channels ---------------------------------------------------------------
 
-def remember(db: Database, clock: Clock, message: Message) -> bool:
-    """Keep a message posted in an incident channel; False (nothing stored) elsewhere."""
+def remember(db: Database, clock: Clock, message: Message, team_id: str) -> bool:
+    """Keep a message posted in an incident channel of workspace ``team_id``; False (nothing
+    stored) elsewhere."""
     with db.session() as s:
-        if incident_repo.by_channel(s, message.channel_id) is None:
+        if incident_repo.by_channel(s, message.channel_id, team_id=team_id) is None:
             return False
         _store(s, message, clock.now(), overwrite=False)
     return True
@@ -230,17 +231,29 @@ def _store(s: Any, message: Message, now: dt.datetime, *, overwrite: bool) -> No
     channel_messages.remember(
         s, channel_id=message.channel_id, ts=message.ts, now=now, overwrite=overwrite,
         thread_ts=message.thread_ts, user_id=message.user_id, bot_name=message.bot_name,
-        text=message.text, files={"names": list(message.files)} if message.files else None)
+        text=message.text, files=_file_names(message.files))
 
 
-def message_edited(db: Database, clock: Clock, message: Message) -> int:
+#: File names kept per message (the timeline shows a few; a message carries at most ten).
+MAX_FILES = 20
+
+
+def _file_names(files: Sequence[str]) -> dict[str, Any] | None:
+    """What a message's files are called, bounded: the JSON column has no cap of its own."""
+    if not files:
+        return None
+    return {"names": [name[:255] for name in files[:MAX_FILES]]}
+
+
+def message_edited(db: Database, clock: Clock, message: Message, team_id: str) -> int:
     """Store the edited text where the message is known; returns how many entries show it.
 
     The shell then renders the new text (which needs names) and calls ``refresh_entries``.
     """
     with db.session() as s:
         known = channel_messages.get(s, message.channel_id, message.ts, for_update=True)
-        if known is None and incident_repo.by_channel(s, message.channel_id) is None:
+        if known is None and incident_repo.by_channel(s, message.channel_id,
+                                                      team_id=team_id) is None:
             return 0
         _store(s, message, clock.now(), overwrite=True)
         return len(repo.entries_for_message(s, message.channel_id, message.ts))
@@ -278,9 +291,10 @@ class Target:
     message: Message | None
 
 
-def pin_target(db: Database, channel_id: str, ts: str) -> Target:
+def pin_target(db: Database, channel_id: str, ts: str, team_id: str) -> Target:
+    """A reaction in workspace ``team_id``: only its own incidents are candidates."""
     with db.session() as s:
-        incident = incident_repo.by_channel(s, channel_id)
+        incident = incident_repo.by_channel(s, channel_id, team_id=team_id)
         if incident is None:
             return Target(None, None)
         row = channel_messages.get(s, channel_id, ts)
@@ -334,7 +348,7 @@ def pin(db: Database, clock: Clock, *, event_id: str | None, incident_id: int, m
 
 
 def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, ts: str,
-          user_id: str, event_ts: str | None = None) -> Outcome:
+          user_id: str, team_id: str, event_ts: str | None = None) -> Outcome:
     """``user_id`` took their emoji off ``ts``: drop the entry when nobody has it any more.
 
     The removal is remembered (a tombstone at ``event_ts``), whether or not the pin it
@@ -344,7 +358,7 @@ def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, 
     with db.session() as s:
         if event_id and not events.claim(s, event_id, now):
             return Outcome("duplicate")
-        incident = incident_repo.by_channel(s, channel_id)
+        incident = incident_repo.by_channel(s, channel_id, team_id=team_id)
         if incident is None:
             return Outcome("ignored")
         channel_messages.get(s, channel_id, ts, for_update=True)

@@ -164,7 +164,8 @@ def register(app: App, deps: Deps) -> None:
     def on_reaction_removed(body: dict[str, Any]) -> None:
         inbox.accept(body)
 
-    inbox.handle("message", lambda client, body, event, hint: flows.on_message(client, event))
+    inbox.handle("message", lambda client, body, event, hint: flows.on_message(
+        client, event, str(body.get("team_id") or "")))
     inbox.handle("reaction_added", flows.on_reaction_added)
     inbox.handle("reaction_removed",
                  lambda client, body, event, hint: flows.on_reaction_removed(client, body, event))
@@ -183,8 +184,8 @@ def register(app: App, deps: Deps) -> None:
         channel_id = (body.get("channel") or {}).get("id", "")
 
         def work() -> str | None:
-            incident = incidents.for_channel(deps.db, channel_id)
-            if incident is not None and incident.team_id == team_id:
+            incident = incidents.for_channel(deps.db, channel_id, team_id)
+            if incident is not None:
                 message = flows.prepare_shortcut(client, body)
                 if message is None:
                     return "I couldn't read that message, so nothing was added."
@@ -237,9 +238,7 @@ def _add_chosen(flows: TimelineSlack, client: WebClient, body: dict[str, Any],
     choice = (state.get("selected_option") or {}).get("value", "")
     if not str(choice).isdigit():
         raise UserError("Choose an incident.")
-    incident = incidents.get(deps.db, int(choice))
-    if incident.team_id != (body.get("team") or {}).get("id"):
-        raise UserError("That incident is not in this workspace.")
+    incident = incidents.get(deps.db, int(choice), str((body.get("team") or {}).get("id")))
     message = rules.known_message(deps.db, str(meta.get("channel", "")), str(meta.get("ts", "")))
     if message is None:
         raise UserError("I couldn't keep that message; close this and try the shortcut again.")

@@ -118,7 +118,7 @@ def new_task(db: Database, clock: FixedClock, incident_id: int, owner: str = "UB
 
 def row(db: Database, task_id: int) -> Task:
     with db.session() as s:
-        found = repo.get(s, task_id)
+        found = repo.get(s, task_id, team_id=None)
         assert found is not None
         return found[0]
 
@@ -416,7 +416,7 @@ def test_a_forced_pass_treats_now_as_a_slot(db: Database, at_monday: FixedClock)
     clock.set(MONDAY_9)
     rec = Recorder()
     assert run(db, clock, rec).sent == 2  # the 09:00 slot: both overdue ones
-    tasks.snooze(db, clock, POLICY, snoozed.id, "UCARA", 7, PARIS)
+    tasks.snooze(db, clock, POLICY, TEAM, snoozed.id, "UCARA", 7, PARIS)
     clock.set(MONDAY_9 + dt.timedelta(hours=5))  # 14:00, not a slot
     assert run(db, clock, rec).sent == 0
     report = run(db, clock, rec, force=True)

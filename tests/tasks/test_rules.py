@@ -15,6 +15,7 @@ from bot.tasks import rules as tasks
 from bot.tasks.reminders import Policy
 from storage import timeline
 from storage.db import Database
+from storage.models import Task
 
 PARIS = ZoneInfo("Europe/Paris")
 POLICY = Policy()
@@ -107,14 +108,14 @@ def test_what_is_refused_changes_nothing(db: Database, clock: FixedClock,
     with pytest.raises(UserError, match="now belongs to <@UBOB>"):
         tasks.complete(db, clock, TEAM, 0, "UCARA", task_id=same.task.id, owner_only=True)
     with pytest.raises(UserError, match="now belongs to <@UBOB>"):
-        tasks.snooze(db, clock, POLICY, same.task.id, "UCARA", 1, PARIS)
+        tasks.snooze(db, clock, POLICY, TEAM, same.task.id, "UCARA", 1, PARIS)
     tasks.complete(db, clock, TEAM, 1, "UBOB")
     again = tasks.complete(db, clock, TEAM, 1, "UBOB")
     assert not again.changed and again.message == "T-1 is already done."
     for change in (lambda: tasks.drop(db, clock, TEAM, 1, "ULEAD", "why"),
                    lambda: tasks.set_due(db, clock, POLICY, TEAM, 1, "ULEAD",
                                          dt.date(2026, 12, 24), PARIS),
-                   lambda: tasks.snooze(db, clock, POLICY, same.task.id, "UBOB", 1, PARIS)):
+                   lambda: tasks.snooze(db, clock, POLICY, TEAM, same.task.id, "UBOB", 1, PARIS)):
         with pytest.raises(UserError, match="already done"):
             change()
     assert [k for k, _ in events(db, incident_id)] == ["opened", "task_added", "task_done"]
@@ -122,7 +123,7 @@ def test_what_is_refused_changes_nothing(db: Database, clock: FixedClock,
 
 def test_snooze_and_improvements(db: Database, clock: FixedClock, incident_id: int) -> None:
     task = add(db, clock, incident_id, due=dt.date(2026, 11, 25)).task
-    change = tasks.snooze(db, clock, POLICY, task.id, "UBOB", 7, PARIS)
+    change = tasks.snooze(db, clock, POLICY, TEAM, task.id, "UBOB", 7, PARIS)
     assert change.task.next_reminder_at == dt.datetime(2026, 12, 3, 8, tzinfo=dt.UTC)
     improvement = tasks.add_improvement(db, clock, incident_id, "ULEAD", "Game days <!here>")
     assert improvement.text == "Game days <!here>"
@@ -131,3 +132,28 @@ def test_snooze_and_improvements(db: Database, clock: FixedClock, incident_id: i
     _, improvements = tasks.for_incident(db, incident_id)
     assert [i.text for i in improvements] == ["Game days <!here>"]
     assert [k for k, _ in events(db, incident_id)] == ["opened", "task_added"]
+
+
+def test_ids_resolve_only_in_the_callers_workspace(db: Database, clock: FixedClock,
+                                                   incident_id: int) -> None:
+    """Issue 13, item 5: a button's task id from workspace B never reaches A's task, even
+    when B's user has the same id as A's owner; the same for snooze and lookups."""
+    task = add(db, clock, incident_id).task
+    with pytest.raises(NotFound):
+        tasks.complete(db, clock, "T0OTHER", 0, "UBOB", task_id=task.id, owner_only=True)
+    with pytest.raises(NotFound):
+        tasks.snooze(db, clock, POLICY, "T0OTHER", task.id, "UBOB", 1, PARIS)
+    assert tasks.get(db, "T0OTHER", task.id) is None
+    assert tasks.by_number(db, "T0OTHER", task.number) is None
+    with db.session() as s:
+        row = s.get(Task, task.id)
+        assert (row.status, row.next_reminder_at) == ("open", task.next_reminder_at)
+    with pytest.raises(NotFound):
+        incidents.get(db, incident_id, "T0OTHER")
+    assert incidents.get(db, incident_id, TEAM).id == incident_id
+    channel = "C0INC"
+    incidents.attach_channel(db, incident_id, channel, "inc-1-down")
+    assert incidents.for_channel(db, channel, "T0OTHER") is None
+    assert incidents.for_channel(db, channel, TEAM) is not None
+    with pytest.raises(NotFound):
+        incidents.by_ref(db, "T0OTHER", "INC-1")

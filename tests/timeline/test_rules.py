@@ -145,22 +145,23 @@ def test_pins_unpins_and_shortcuts(db: Database, incident) -> None:  # type: ign
     message = Message("C1", "1714734000.000100", "hello", "U5")
     assert rules.pin(db, clock, event_id="E1", incident_id=incident.id, message=message,
                     user_id="U2", author_name="eve", text="hello", link=None).status == "ignored"
-    assert rules.remember(db, clock, message)
-    assert not rules.remember(db, clock, Message("C9", "1.000001", "elsewhere"))
+    assert not rules.remember(db, clock, message, "T2")  # C1 is not an incident of T2
+    assert rules.remember(db, clock, message, "T1")
+    assert not rules.remember(db, clock, Message("C9", "1.000001", "elsewhere"), "T1")
     pin = {"incident_id": incident.id, "message": message, "author_name": "eve",
            "text": "hello", "link": None}
     assert rules.pin(db, clock, event_id="E2", user_id="U2", **pin).status == "added"
     assert rules.pin(db, clock, event_id="E2", user_id="U2", **pin).status == "duplicate"
     assert rules.pin(db, clock, event_id="E3", user_id="U3", **pin).status == "already"
     assert rules.unpin(db, clock, event_id="E4", channel_id="C1", ts=message.ts,
-                      user_id="U2").status == "kept"
+                      user_id="U2", team_id="T1").status == "kept"
     assert rules.unpin(db, clock, event_id="E5", channel_id="C1", ts=message.ts,
-                      user_id="U3").status == "removed"
+                      user_id="U3", team_id="T1").status == "removed"
     assert rules.pin(db, clock, event_id=None, user_id="U4", source="shortcut", **pin
                     ).status == "added"
     assert rules.pin(db, clock, event_id="E6", user_id="U2", **pin).status == "already"
     assert rules.unpin(db, clock, event_id="E7", channel_id="C1", ts=message.ts,
-                      user_id="U2").status == "kept"  # added on purpose: outlives pins
+                      user_id="U2", team_id="T1").status == "kept"  # added on purpose
     assert rules.message_deleted(db, "C1", message.ts) == 1
     assert rules.message_deleted(db, "C1", message.ts) == 0
     assert [e.kind for e in rules.timeline(db, incident.id).entries] == ["event"]
@@ -189,10 +190,10 @@ def test_reaction_events_apply_in_slack_time_and_removals_are_remembered(
         db: Database, incident) -> None:  # type: ignore[no-untyped-def]
     clock = FixedClock(NOW)
     message = Message("C1", "1714734000.000100", "hello", "U5")
-    assert rules.remember(db, clock, message)
+    assert rules.remember(db, clock, message, "T1")
     pin = {"incident_id": incident.id, "message": message, "author_name": "eve",
            "text": "hello", "link": None, "user_id": "U2"}
-    unpin = {"channel_id": "C1", "ts": message.ts, "user_id": "U2"}
+    unpin = {"channel_id": "C1", "ts": message.ts, "user_id": "U2", "team_id": "T1"}
 
     def messages() -> list[str]:
         return [e.text for e in rules.timeline(db, incident.id).entries if e.kind == "message"]
@@ -220,3 +221,20 @@ def test_reaction_events_apply_in_slack_time_and_removals_are_remembered(
     # Another person's events are ordered on their own.
     assert rules.pin(db, clock, event_id="E8", event_ts="1714734001.000000",
                      **{**pin, "user_id": "U3"}).status == "already"
+
+
+def test_pins_resolve_incidents_only_in_their_own_workspace(db: Database, incident) -> None:  # type: ignore[no-untyped-def]
+    """C1 is T1's incident channel: a reaction or an unpin that says T2 finds no incident."""
+    clock = FixedClock(NOW)
+    message = Message("C1", "1714734000.000100", "hello", "U5")
+    assert rules.remember(db, clock, message, "T1")
+    assert rules.pin_target(db, "C1", message.ts, "T2").incident is None
+    target = rules.pin_target(db, "C1", message.ts, "T1")
+    assert target.incident is not None and target.message is not None
+    rules.pin(db, clock, event_id="E1", incident_id=incident.id, message=message, user_id="U2",
+              author_name="eve", text="hello", link=None)
+    assert rules.unpin(db, clock, event_id="E2", channel_id="C1", ts=message.ts, user_id="U2",
+                       team_id="T2").status == "ignored"
+    assert len(rules.timeline(db, incident.id).entries) == 2  # opened + the pin, still there
+    edited = Message("C9", "1714734000.000200", "new words", "U5")
+    assert rules.message_edited(db, clock, edited, "T1") == 0  # not an incident channel

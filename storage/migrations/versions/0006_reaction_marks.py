@@ -1,7 +1,7 @@
 """timeline: remember the latest pin or unpin event per person and message (tombstones)
 
-Revision ID: 0005_reaction_marks
-Revises: 0004_task_send_backoff
+Revision ID: 0006_reaction_marks
+Revises: 0005_purge_indexes
 Create Date: 2026-12-03 10:00:00.000000
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import storage.models
 
 
-revision: str = '0005_reaction_marks'
-down_revision: str | None = '0004_task_send_backoff'
+revision: str = '0006_reaction_marks'
+down_revision: str | None = '0005_purge_indexes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
