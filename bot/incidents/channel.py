@@ -117,7 +117,7 @@ def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[s
             if error_code(exc) != "name_taken":
                 raise
             found = channel_named(client, name)
-            if found is not None and incidents.for_channel(deps.db, found["id"]) is None:
+            if found is not None and incidents.for_channel(deps.db, found["id"], None) is None:
                 log.info("attaching %s, left by an earlier try, to %s", name, incident.ref)
                 return found["id"], found["name"]
             if attempt + 1 < MAX_NAME_ATTEMPTS:
