@@ -56,22 +56,31 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     return _stopped(lifecycle.shutdown(running, server.stop))
 
 
-def socket_mode_handler(app: Any, app_token: str) -> Any:
-    """Bolt's Socket Mode handler (``connect()``, ``close()``) for ``app``."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def socket_mode_handler(app: Any, app_token: str, api_url: str | None = None) -> Any:
+    """The Socket Mode connection (``connect()``, ``close()``) for ``app``: ``bot.socket_mode``."""
+    from bot.socket_mode import SocketModeConnection
 
-    return SocketModeHandler(app, app_token)
+    return SocketModeConnection(app, app_token, api_url=api_url)
 
 
 def cmd_socket(settings: Settings, _: argparse.Namespace,
                handler: Callable[[Any, str], Any] | None = None) -> int:
     from bot import lifecycle
+    from bot.socket_mode import AppTokenRefused
 
     settings.require_slack(socket=True)
     running = lifecycle.start(settings)
-    connection = (handler or socket_mode_handler)(running.app, settings.app_token)
+    if handler is None:
+        connection = socket_mode_handler(running.app, settings.app_token or "", settings.api_url)
+    else:
+        connection = handler(running.app, settings.app_token or "")
     try:
         connection.connect()
+    except AppTokenRefused as exc:
+        lifecycle.shutdown(running, lambda: None)
+        print(f"incident-bot: Slack refused SLACK_APP_TOKEN ({exc.error}): it must be an "
+              "app-level token (xapp-…) with connections:write", file=sys.stderr)
+        return 2
     except BaseException:
         lifecycle.shutdown(running, connection.close)
         raise

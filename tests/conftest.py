@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.common.clock import FixedClock
-from bot.sandbox.sandbox import Sandbox
+from bot.sandbox.sandbox import TRANSPORTS, Sandbox
 from storage.db import Database
 from storage.models import Base
 
@@ -120,8 +120,32 @@ def clock() -> FixedClock:
     return FixedClock(TEST_START)
 
 
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """How the app hears from Slack: signed HTTP requests, or Socket Mode envelopes.
+
+    Every end-to-end test runs over both; one that is about HTTP itself (signatures, status
+    codes) is marked ``http_only`` and runs over HTTP alone.
+    """
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the Socket Mode run of ``http_only`` tests."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("transport") == "socket" and item.get_closest_marker("http_only"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture
-def sandbox(database_url: str, clock: FixedClock) -> Iterator[Sandbox]:
-    """Fake Slack + the real Bolt app over HTTP on the given backend."""
-    with Sandbox(database_url, clock=clock, migrate=False) as sb:
+def sandbox(database_url: str, clock: FixedClock, transport: str) -> Iterator[Sandbox]:
+    """Fake Slack + the real Bolt app, over HTTP or Socket Mode, on the given backend."""
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport) as sb:
         yield sb

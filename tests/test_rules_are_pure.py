@@ -92,7 +92,7 @@ LAYERS = [
     ("bot.common", "bot.metrics", "bot.logs"),
     ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
     ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem"),
-    ("bot.app", "bot.background"),
+    ("bot.app", "bot.background", "bot.socket_mode"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),
 ]
 

@@ -1,7 +1,10 @@
 """Play Slack's side of the conversation: signed requests in Slack's exact wire formats.
 
 Used by the end-to-end tests, the demo and the benchmark to drive the real Bolt app over
-HTTP, signed with ``slack_sdk``'s own signature code.
+HTTP, signed with ``slack_sdk``'s own signature code, or over Socket Mode
+(``transport="socket"``): the same command, event or interaction goes to the app as an
+envelope on the fake Slack's WebSocket, and the reply is the ack (its payload where the HTTP
+response had its body).
 """
 
 from __future__ import annotations
@@ -40,10 +43,13 @@ class SlackSimulator:
 
     def __init__(self, bot_url: str, signing_secret: str, *, team_id: str = "T0001",
                  app_id: str = "A0SITREP", bot_user_id: str = "U0BOT",
-                 fake: Any | None = None,
+                 fake: Any | None = None, transport: str = "http",
                  settle: Callable[[], object] | None = None) -> None:
         """``settle``: called after each event is answered, to wait until the bot has applied
         what it can (the sandbox's inbox), so that a story reads in order."""
+        if transport not in ("http", "socket") or (transport == "socket" and fake is None):
+            raise ValueError("transport is 'http', or 'socket' with a fake Slack")
+        self.transport = transport
         self.settle = settle
         self.events_url = bot_url.rstrip("/") + "/slack/events"
         self.secret = signing_secret
@@ -67,7 +73,11 @@ class SlackSimulator:
     def send(self, body: str, content_type: str, *, timestamp: int | None = None,
              signature: str | None = None, headers: dict[str, str] | None = None,
              timeout: float = 10) -> Reply:
-        """POST ``body`` signed like Slack does (``v0:<ts>:<body>``, HMAC-SHA256)."""
+        """POST ``body`` signed like Slack does (``v0:<ts>:<body>``, HMAC-SHA256).
+
+        Over Socket Mode the same body goes as an envelope (nothing is signed there)."""
+        if self.transport == "socket":
+            return self._envelope(body, content_type, headers or {}, timeout)
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sig = signature if signature is not None else SignatureVerifier(self.secret)\
             .generate_signature(timestamp=ts, body=body)
@@ -83,6 +93,35 @@ class SlackSimulator:
                 return Reply(resp.status, resp.read().decode(), dict(resp.headers))
         except urllib.error.HTTPError as err:
             return Reply(err.code, err.read().decode(), dict(err.headers))
+
+    def _envelope(self, body: str, content_type: str, headers: dict[str, str],
+                  timeout: float) -> Reply:
+        """Send ``body`` as Socket Mode envelope and wait for its ack
+        (https://docs.slack.dev/apis/events-api/using-socket-mode)."""
+        if content_type.startswith("application/json"):
+            retry = headers.get("X-Slack-Retry-Num")
+            envelope = self.fake.socket_send(
+                "events_api", json.loads(body), accepts_response_payload=False,
+                retry_attempt=int(retry or 0),
+                retry_reason=headers.get("X-Slack-Retry-Reason", "") if retry else "")
+        else:
+            form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+            if "payload" in form:
+                payload = json.loads(form["payload"])
+                # Slack takes a response from the ack only where one means something: a
+                # view submission's response_action, options for a select.
+                accepts = payload.get("type") in ("view_submission", "block_suggestion")
+                envelope = self.fake.socket_send("interactive", payload,
+                                                 accepts_response_payload=accepts)
+            else:
+                envelope = self.fake.socket_send("slash_commands", form,
+                                                 accepts_response_payload=True)
+        if not envelope.done.wait(timeout):
+            return Reply(0, "", {})  # never acked: Slack gives up, as on an HTTP timeout
+        if envelope.ack_payload is None:
+            return Reply(envelope.status or 0, "", {})
+        return Reply(envelope.status or 0, json.dumps(envelope.ack_payload),
+                     {"Content-Type": "application/json"})
 
     def _response_url(self, channel: str | None = None) -> str:
         if self.fake is not None:

@@ -108,6 +108,7 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
 
+@pytest.mark.http_only  # raw HTTP bodies and signatures: Socket Mode has neither
 @pytest.mark.parametrize("body, kwargs", [
     ("\x00\xffgarbage{", {"signature": "v0=forged"}),
     ('{"type": "event_callback", "event": null}', {"signature": "v0=" + "0" * 64}),
@@ -146,6 +147,7 @@ def _event(event: object, **top: object) -> str:
     return json.dumps({**_EVENT, "event": event, **top})
 
 
+@pytest.mark.http_only  # raw HTTP bodies and signatures: Socket Mode has neither
 @pytest.mark.parametrize("body", [
     "[1, 2]", '"just a string"', "{not json", "", "42", "{}",
     _event(None), _event("reaction_added"), _event({"no": "type"}),
@@ -168,6 +170,7 @@ def test_signed_malformed_events_are_answered_200_once(
     assert _bad(sandbox, body, JSON, caplog) == 200
 
 
+@pytest.mark.http_only  # raw HTTP bodies and signatures: Socket Mode has neither
 @pytest.mark.parametrize("body", [
     "payload=%7Bnope", "payload=%5B1%5D", "payload=%22x%22", "payload=null",
     "payload=%7B%22type%22%3A%22block_actions%22%7D",  # no user

@@ -16,7 +16,7 @@ from tests.support.tcpproxy import TcpProxy
 
 
 @pytest.fixture
-def proxied(pg_url: str | None, clock) -> Iterator[tuple[Sandbox, TcpProxy]]:  # type: ignore[no-untyped-def]
+def proxied(transport: str, pg_url: str | None, clock) -> Iterator[tuple[Sandbox, TcpProxy]]:  # type: ignore[no-untyped-def]
     if pg_url is None:
         pytest.skip("PostgreSQL is not reachable")
     from tests.conftest import _truncate_pg
@@ -26,7 +26,7 @@ def proxied(pg_url: str | None, clock) -> Iterator[tuple[Sandbox, TcpProxy]]:  #
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxied_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
         hide_password=False)
-    with Sandbox(proxied_url, clock=clock, migrate=False,
+    with Sandbox(proxied_url, clock=clock, migrate=False, transport=transport,
                  pool=PoolSettings(size=2, max_overflow=0, timeout=1, connect_timeout=1)) as sb:
         yield sb, proxy
     proxy.up()

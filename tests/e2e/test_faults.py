@@ -19,6 +19,7 @@ def _count(sb: Sandbox, model: type) -> int:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
+@pytest.mark.http_only  # signatures are HTTP's; a Socket Mode connection is the app's own
 @pytest.mark.parametrize("forge", ["missing", "wrong", "stale", "future"])
 def test_unsigned_forged_or_stale_requests_are_refused(sandbox: Sandbox, forge: str) -> None:
     sb = sandbox
@@ -41,10 +42,11 @@ def test_unsigned_forged_or_stale_requests_are_refused(sandbox: Sandbox, forge: 
     assert _count(sb, Incident) == 0
 
 
-def test_pool_exhaustion_200_commands_against_5_connections(database_url: str,
+def test_pool_exhaustion_200_commands_against_5_connections(transport: str, database_url: str,
                                                             clock: FixedClock) -> None:
     pool = PoolSettings(size=5, max_overflow=0, timeout=10, connect_timeout=2)
-    with Sandbox(database_url, clock=clock, migrate=False, pool=pool) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 pool=pool) as sb:
         sb.sim.command("start Pool test", channel=sb.general)
         channel = sb.incident_channel(1)["id"]
         sb.fake.wait_for_calls("pins.add")
@@ -83,8 +85,9 @@ def test_slack_struggling_for_a_while_loses_and_doubles_nothing(sandbox: Sandbox
     assert _count(sb, Incident) == 1
 
 
-def test_slack_timeouts_are_retried(database_url: str, clock: FixedClock) -> None:
-    with Sandbox(database_url, clock=clock, migrate=False, slack_timeout=1) as sb:
+def test_slack_timeouts_are_retried(transport: str, database_url: str, clock: FixedClock) -> None:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 slack_timeout=1) as sb:
         sb.fake.timeout_seconds = 2  # longer than the client's timeout
         sb.fake.fail("conversations.invite", "timeout", times=1)
         sb.sim.command("start Slow Slack", channel=sb.general)
@@ -94,8 +97,10 @@ def test_slack_timeouts_are_retried(database_url: str, clock: FixedClock) -> Non
         assert len(invites) == 2
 
 
-def test_a_timed_out_post_is_not_repeated(database_url: str, clock: FixedClock) -> None:
-    with Sandbox(database_url, clock=clock, migrate=False, slack_timeout=1) as sb:
+def test_a_timed_out_post_is_not_repeated(
+        transport: str, database_url: str, clock: FixedClock) -> None:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 slack_timeout=1) as sb:
         sb.fake.timeout_seconds = 2
         sb.fake.fail("chat.postMessage", "timeout", times=1)
         sb.sim.command("start Slow card", channel=sb.general)

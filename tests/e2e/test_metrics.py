@@ -46,9 +46,10 @@ def test_requests_acks_events_and_web_api_calls_are_counted(sandbox: Sandbox) ->
     # Slack redelivers it (it thought we were slow): answered, nothing doubled.
     assert sb.sim.event(event, event_id="EvMETRICS01", retry_num=1,
                         retry_reason="http_timeout").status == 200
-    forged = sb.sim.send("command=/incident&text=help", "application/x-www-form-urlencoded",
-                         signature="v0=forged")
-    assert forged.status == 401
+    if sb.transport == "http":  # a Socket Mode connection has no signatures to forge
+        forged = sb.sim.send("command=/incident&text=help", "application/x-www-form-urlencoded",
+                             signature="v0=forged")
+        assert forged.status == 401
     with database_down(sb):  # an event the database cannot take waits in the inbox
         assert sb.sim.message(sb.fake.user_message(channel, "U0BOB", "during the outage"),
                               channel).status == 200
@@ -64,7 +65,8 @@ def test_requests_acks_events_and_web_api_calls_are_counted(sandbox: Sandbox) ->
     assert moved(before, after, "sitrep_slack_requests_total", kind="command", status="200") == 1
     assert moved(before, after, "sitrep_slack_requests_total", kind="event", status="200") == 4
     assert moved(before, after, "sitrep_slack_requests_total", kind="event", status="500") == 0
-    assert moved(before, after, "sitrep_slack_requests_total", kind="command", status="401") == 1
+    assert moved(before, after, "sitrep_slack_requests_total", kind="command",
+                 status="401") == (1 if sb.transport == "http" else 0)
     assert moved(before, after, "sitrep_slack_ack_seconds_count", kind="command") == 1
     assert moved(before, after, "sitrep_slack_ack_seconds_count", kind="event") == 4
     # Every ack inside Slack's 3 seconds (the +Inf bucket minus the 3 s one).

@@ -37,9 +37,11 @@ def _reply(sb: Sandbox, text: str, channel: str) -> str:
     return sb.fake.responses[-1]["text"]
 
 
-def test_database_server_stopped_and_started(cluster: PgCluster, clock: FixedClock) -> None:
+def test_database_server_stopped_and_started(
+        transport: str, cluster: PgCluster, clock: FixedClock) -> None:
     pool = PoolSettings(size=3, max_overflow=0, timeout=1, connect_timeout=1)
-    with Sandbox(cluster.url, clock=clock, migrate=False, pool=pool) as sb:
+    with Sandbox(cluster.url, clock=clock, migrate=False, transport=transport,
+                 pool=pool) as sb:
         sb.sim.command("start Database maintenance", channel=sb.general)
         channel = sb.incident_channel(1)["id"]
         assert sb.fake.wait_for(lambda: any("is open" in r.get("text", "")

@@ -1,10 +1,10 @@
 """``incident-bot socket`` stops as gracefully as ``serve`` on SIGTERM.
 
-The Socket Mode connection itself is stood in for (the fake Slack has no Socket Mode
-endpoint yet): the stand-in hands Bolt a slash command as Socket Mode does, and records
-when it is closed. What is under test is the command's life around it: the shared
+The first test stands in for the connection (it hands Bolt a slash command as Socket Mode
+does, and records when it is closed), to see the order of the stop: the shared
 ``bot.lifecycle`` start, SIGTERM, then the close, the acknowledged work carried out, the
-scheduler stopped.
+scheduler stopped. The second runs the bot's own connection (``bot.socket_mode``) against
+the fake Slack's Socket Mode endpoint.
 """
 
 from __future__ import annotations
@@ -108,3 +108,32 @@ def test_sigterm_closes_the_connection_then_finishes_acknowledged_work(
     assert 'sitrep_slack_requests_total{kind="command",status="200"}' in connection.metrics
     with pytest.raises(OSError):
         processes.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
+
+
+def test_sigterm_over_a_real_connection_acks_then_closes_the_websocket(
+        database_url: str, fake: FakeSlack) -> None:
+    """The same stop with the bot's own Socket Mode connection to the fake's WebSocket."""
+    settings = dataclasses.replace(Settings(), bot_token="xoxb-fake", app_token=fake.app_token,
+                                   api_url=fake.url, database_url=database_url)
+    general = fake.channel_by_name("general")
+    sim = SlackSimulator("http://unused", "unused", team_id=fake.team_id, fake=fake,
+                         transport="socket")
+    acked: list[int] = []
+
+    def slack_side() -> None:
+        fake.wait_socket_connections(1, timeout=60)
+        acked.append(sim.command("start sev2 Over a real socket", channel=general["id"],
+                                 ).status)
+        deadline = time.monotonic() + 10
+        while signal.getsignal(signal.SIGTERM) is not lifecycle._interrupt:
+            assert time.monotonic() < deadline, "socket never waited for SIGTERM"
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    fake.latency = 0.3  # the work after the ack takes a couple of seconds
+    threading.Thread(target=slack_side, daemon=True).start()
+    assert cli.cmd_socket(settings, argparse.Namespace()) == 0
+    assert acked == [200]
+    assert fake.socket_connections() == 0  # the bot closed its WebSocket
+    assert len(fake.calls_to("pins.add")) == 1  # and finished the acknowledged work
+    assert any("is open" in r.get("text", "") for r in fake.responses)

@@ -18,8 +18,9 @@ from tests.incidents.test_slack import start, stored
 
 
 @pytest.fixture
-def sb(database_url: str, clock: FixedClock) -> Iterator[Sandbox]:
-    with Sandbox(database_url, clock=clock, migrate=False, announce_channel="incidents") as box:
+def sb(transport: str, database_url: str, clock: FixedClock) -> Iterator[Sandbox]:
+    with Sandbox(database_url, clock=clock, migrate=False,
+                 transport=transport, announce_channel="incidents") as box:
         box.incidents = box.fake.add_channel("incidents", members=[box.fake.bot_user_id])  # type: ignore[attr-defined]
         yield box
 

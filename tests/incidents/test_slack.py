@@ -245,10 +245,12 @@ def test_start_without_title_opens_modal_and_submission_opens_incident(sandbox: 
 
 
 @pytest.mark.parametrize("configured", ["#incidents", "incidents"])
-def test_announce_channel_given_by_name_is_joined_by_id(database_url: str, clock,  # type: ignore[no-untyped-def]
-                                                        configured: str) -> None:
+def test_announce_channel_given_by_name_is_joined_by_id(
+        transport: str, database_url: str, clock,  # type: ignore[no-untyped-def]
+        configured: str) -> None:
     """conversations.join takes an id: the name is looked up once (conversations.list)."""
-    with Sandbox(database_url, clock=clock, migrate=False, announce_channel=configured) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 announce_channel=configured) as sb:
         sb.fake.page_cap = 40  # Slack may serve fewer than asked: the channel is on page 4
         for n in range(150):
             sb.fake.add_channel(f"team-{n:03d}")
@@ -265,8 +267,10 @@ def test_announce_channel_given_by_name_is_joined_by_id(database_url: str, clock
 
 
 def test_an_unknown_announce_channel_is_logged_and_the_start_goes_on(
-        database_url: str, clock, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    with Sandbox(database_url, clock=clock, migrate=False, announce_channel="#nowhere") as sb:
+        transport: str, database_url: str, clock,  # type: ignore[no-untyped-def]
+        caplog: pytest.LogCaptureFixture) -> None:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 announce_channel="#nowhere") as sb:
         channel = start(sb, "Payments down")
         assert sb.fake.calls_to("conversations.join") == []
         assert channel["name"] == "inc-1-payments-down"

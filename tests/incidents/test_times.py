@@ -66,10 +66,10 @@ def test_an_incident_recorded_after_the_fact_reads_bare_times_on_its_own_days(
         "<@U0LEAD> noted on the timeline at 2026-03-12 ")
 
 
-def test_los_angeles_days_and_daylight_saving(database_url: str) -> None:
+def test_los_angeles_days_and_daylight_saving(transport: str, database_url: str) -> None:
     """Typed in spring 2026 about a November 2023 night in Los Angeles, across the fall-back."""
     clock = FixedClock(dt.datetime(2026, 3, 12, 15, 4, tzinfo=dt.UTC))
-    with Sandbox(database_url, clock=clock, migrate=False, timezone=LA) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport, timezone=LA) as sb:
         channel = open_incident(sb)
         assert command(sb, channel, "started 2023-11-05 12:30am") == (
             "<@U0LEAD>: Impact start set to 2023-11-05 00:30 PDT.")

@@ -44,20 +44,21 @@ LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 FAKE_SEED = 14
 
 
-def replay_sandbox(database_url: str, tz: ZoneInfo) -> Iterator[Sandbox]:
+def replay_sandbox(database_url: str, tz: ZoneInfo, transport: str = "http") -> Iterator[Sandbox]:
     clock = FixedClock(WRITE_UP)
-    with Sandbox(database_url, clock=clock, migrate=False, seed=FAKE_SEED, timezone=tz) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False, seed=FAKE_SEED, timezone=tz,
+                 transport=transport) as sb:
         yield sb
 
 
 @pytest.fixture
-def utc_sb(database_url: str) -> Iterator[Sandbox]:
-    yield from replay_sandbox(database_url, UTC)
+def utc_sb(database_url: str, transport: str) -> Iterator[Sandbox]:
+    yield from replay_sandbox(database_url, UTC, transport)
 
 
 @pytest.fixture
-def la_sb(database_url: str) -> Iterator[Sandbox]:
-    yield from replay_sandbox(database_url, LOS_ANGELES)
+def la_sb(database_url: str, transport: str) -> Iterator[Sandbox]:
+    yield from replay_sandbox(database_url, LOS_ANGELES, transport)
 
 
 class WriteUp:
@@ -275,10 +276,11 @@ def test_seed_2_recorded_after_the_fact_in_los_angeles(la_sb: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("replay", [replay_seed_1, replay_seed_2])
-def test_the_replays_publish_within_slacks_limits(replay, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_replays_publish_within_slacks_limits(replay, database_url: str,  # type: ignore[no-untyped-def]
+                                                  transport: str) -> None:
     """Every post of the publish was accepted by the fake, which enforces Block Kit limits."""
     tz = UTC if replay is replay_seed_1 else LOS_ANGELES
-    for sb in replay_sandbox(database_url, tz):
+    for sb in replay_sandbox(database_url, tz, transport):
         w = WriteUp(sb)
         replay(w)
         posted = [c for c in sb.fake.calls_to("chat.postMessage")

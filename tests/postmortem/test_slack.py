@@ -26,9 +26,10 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
-def sb(database_url: str) -> Iterator[Sandbox]:
+def sb(transport: str, database_url: str) -> Iterator[Sandbox]:
     """A sandbox showing times in Paris, its clock fixed at ``NOW``."""
-    with Sandbox(database_url, clock=FixedClock(NOW), migrate=False, timezone=PARIS) as box:
+    with Sandbox(database_url, clock=FixedClock(NOW), migrate=False, transport=transport,
+                 timezone=PARIS) as box:
         yield box
 
 
@@ -238,10 +239,10 @@ def test_resolving_prompts_for_what_the_postmortem_lacks(sb: Sandbox) -> None:
     assert "• No corrective tasks or improvements" in text
 
 
-def test_custom_slack_template_is_used(database_url: str, tmp_path: Path) -> None:
+def test_custom_slack_template_is_used(transport: str, database_url: str, tmp_path: Path) -> None:
     (tmp_path / "postmortem.slack.j2").write_text(
         "CUSTOM {{ pm.ref }}: {{ pm.impact or 'no impact' }} ({{ pm.timeline | length }})\n")
-    with Sandbox(database_url, clock=FixedClock(NOW), migrate=False,
+    with Sandbox(database_url, clock=FixedClock(NOW), migrate=False, transport=transport,
                  templates_dir=tmp_path) as sb:
         channel = start(sb)
         run(sb, channel, "impact <!channel> checkout & pay down")
@@ -253,10 +254,11 @@ def test_custom_slack_template_is_used(database_url: str, tmp_path: Path) -> Non
 
 
 def test_broken_custom_template_still_publishes_ours_and_says_why(
-        database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        transport: str, database_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "postmortem.md.j2").write_text("# {{ pm.ref }}\n{% for x in %}\n")
     (tmp_path / "postmortem.slack.j2").write_text("{{ pm.no_such_field }}")
-    with Sandbox(database_url, clock=FixedClock(NOW), migrate=False,
+    with Sandbox(database_url, clock=FixedClock(NOW), migrate=False, transport=transport,
                  templates_dir=tmp_path) as sb:
         channel = start(sb)
         reply = run(sb, channel, "postmortem publish")

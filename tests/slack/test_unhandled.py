@@ -55,6 +55,7 @@ def test_events_buttons_and_forms_nobody_handles_get_200(
     assert not [r for r in caplog.records if "Unhandled request" in r.getMessage()]
 
 
+@pytest.mark.http_only  # signatures are HTTP's
 def test_an_unsigned_request_is_still_refused(sandbox: Sandbox) -> None:
     sb = sandbox
     body = json.dumps({"type": "app_rate_limited", "team_id": sb.fake.team_id,

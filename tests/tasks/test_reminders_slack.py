@@ -115,9 +115,10 @@ def test_reminders_stay_at_nine_local_across_daylight_saving_changes(sandbox: Sa
     assert alice == [utc(2026, 10, 26, 13), utc(2026, 11, 2, 14)]
 
 
-def test_escalation_is_posted_at_most_once_a_day_per_incident(database_url: str,
+def test_escalation_is_posted_at_most_once_a_day_per_incident(transport: str, database_url: str,
                                                               clock: FixedClock) -> None:
-    with Sandbox(database_url, clock=clock, migrate=False, reminder_cron="0 9,15 * * *") as sb:
+    with Sandbox(database_url, clock=clock, migrate=False,
+                 transport=transport, reminder_cron="0 9,15 * * *") as sb:
         channel = open_incident(sb, utc(2026, 11, 16, 12))
         in_channel(sb, channel, "task <@U0BOB|bob> Alert on pool usage due tomorrow")
         in_channel(sb, channel, "task <@U0CARA|cara> Fix the retry storm due tomorrow")
@@ -310,10 +311,12 @@ def test_remind_now_from_the_command_line(sandbox: Sandbox, database_url: str,
     assert "0 reminders sent" in capsys.readouterr().out
 
 
-def test_the_scheduler_inside_serve_runs_the_pass(database_url: str, clock: FixedClock) -> None:
+def test_the_scheduler_inside_serve_runs_the_pass(database_url: str, clock: FixedClock,
+                                                  transport: str) -> None:
     from bot.background import start_background
 
-    with Sandbox(database_url, clock=clock, migrate=False, reminder_poll_seconds=1) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False,
+                 transport=transport, reminder_poll_seconds=1) as sb:
         _overdue_task(sb)
         scheduler = start_background(sb.deps, sb.app.client)
         try:

@@ -62,10 +62,10 @@ def warning_to(sb: Sandbox, user: str, since: int) -> str:
     return found()[-1]
 
 
-def test_with_the_messages_tab_off_the_truth_is_told_once_and_nobody_blamed(
+def test_with_the_messages_tab_off_the_truth_is_told_once_and_nobody_blamed(transport: str,
         database_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
     off = dataclasses.replace(AppManifest.load(), messages_tab_enabled=False)
-    with Sandbox(database_url, clock=clock, migrate=False, manifest=off) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport, manifest=off) as sb:
         channel = setup(sb)
         n = len(sb.fake.responses)
         in_channel(sb, channel, "task <@U0BOB|bob> Alert on pool usage due friday")

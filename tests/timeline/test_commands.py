@@ -25,10 +25,11 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
-def paris(database_url: str) -> Iterator[Sandbox]:
+def paris(transport: str, database_url: str) -> Iterator[Sandbox]:
     """A sandbox whose incidents run in Europe/Paris, on a summer afternoon."""
     clock = FixedClock(dt.datetime(2024, 5, 3, 14, 0, tzinfo=PARIS))
-    with Sandbox(database_url, clock=clock, migrate=False, timezone=PARIS) as sb:
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 timezone=PARIS) as sb:
         yield sb
 
 

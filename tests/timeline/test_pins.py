@@ -151,8 +151,10 @@ def test_other_emoji_and_channels_without_an_incident_do_nothing(sandbox: Sandbo
     assert not sb.fake.calls_to("chat.postEphemeral") and not sb.fake.calls_to("users.info")
 
 
-def test_timeline_emoji_is_configurable(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
-    with Sandbox(database_url, clock=clock, migrate=False, timeline_emoji="bookmark") as sb:
+def test_timeline_emoji_is_configurable(
+        transport: str, database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    with Sandbox(database_url, clock=clock, migrate=False, transport=transport,
+                 timeline_emoji="bookmark") as sb:
         channel = open_incident(sb)
         message = post(sb, channel, "U0ALICE", "saved for the postmortem")
         react(sb, channel, message["ts"], "U0LEAD")

@@ -5,7 +5,7 @@ Used by the zero-config demo and by every end-to-end test.  It speaks real HTTP 
 ``SLACK_API_URL``) at :attr:`FakeSlack.url`.  Responses follow the shapes documented at
 api.slack.com (``ok``/``error``, channel objects, ``ts`` strings, ``response_metadata``).
 
-Only the standard library is used.
+Only the standard library is used, except by Socket Mode (the ``websockets`` library).
 
 One module per concern, so that what answers ``conversations.create`` is found by file name:
 
@@ -14,8 +14,9 @@ One module per concern, so that what answers ``conversations.create`` is found b
   ``args.py``: how handlers read their arguments.
 - One mixin per family of Web API methods, each handler marked ``@answers("family.method")``:
   ``auth.py``, ``chat.py``, ``conversations.py``, ``pins.py``, ``reactions.py``, ``users.py``,
-  ``views.py``, ``files.py`` (with uploads and downloads) and ``responses.py``
-  (``response_url``).
+  ``views.py``, ``files.py`` (with uploads and downloads), ``responses.py``
+  (``response_url``) and ``socket_mode.py`` (``apps.connections.open`` and the Socket Mode
+  WebSocket server, with hooks that break the connection).
 - ``manifest.py``: the installed app as ``manifest.yml`` declares it (scopes, the Messages
   tab), which decides ``missing_scope``, ``not_in_channel`` and ``messages_tab_disabled``;
 - ``blockkit.py``: Block Kit and message limits (slack_sdk's models, plus what they leave
@@ -25,7 +26,7 @@ One module per concern, so that what answers ``conversations.create`` is found b
   ``server.py``: the HTTP server and the ``/api/`` dispatch; ``common.py``: shared pieces;
   ``__main__.py``: ``python -m bot.sandbox.fakeslack``.
 
-A new family (a Socket Mode endpoint, OpenID Connect) is one new module with its mixin and
+A new family (OpenID Connect) is one new module with its mixin and
 one more base of :class:`FakeSlack`.
 """
 

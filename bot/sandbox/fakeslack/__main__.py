@@ -20,13 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A local fake of the Slack Web API")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="xoxb-fake")
+    parser.add_argument("--app-token", default="xapp-1-A0BOT-1-fake",
+                        help="the app-level token Socket Mode accepts (incident-bot socket)")
     parser.add_argument("--user", action="append", default=[], metavar="ID:NAME")
     parser.add_argument("--channel", action="append", default=[], metavar="NAME")
     parser.add_argument("--manifest", default=str(PROJECT_MANIFEST),
                         help="the app's manifest.yml: its scopes and Messages tab")
     args = parser.parse_args(argv)
     fake = FakeSlack(bot_token=args.token, port=args.port,
-                     manifest=AppManifest.load(args.manifest)).start()
+                     manifest=AppManifest.load(args.manifest))
+    fake.app_token = args.app_token
+    fake.start()
     users = []
     for spec in args.user:
         user_id, _, name = spec.partition(":")

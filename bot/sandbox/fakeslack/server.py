@@ -30,6 +30,7 @@ from bot.sandbox.fakeslack.common import (
     text_reply,
 )
 from bot.sandbox.fakeslack.failures import Failures
+from bot.sandbox.fakeslack.socket_mode import SocketMode
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
 DROP = 0
 # Methods that answer without a token (as on real Slack).
 NO_AUTH_METHODS = frozenset({"api.test"})
+# Methods that take the app-level token (xapp-…) and nothing else (socket_mode.py).
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 def _disp_param(disposition: str, name: str) -> str | None:
@@ -152,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class Server(Failures):
+class Server(SocketMode, Failures):
     """Serving the fake over HTTP: start and stop, its URLs, and the ``/api/`` dispatch."""
 
     _server: _Server | None = None
@@ -175,7 +178,8 @@ class Server(Failures):
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
+        """Stop serving and close the socket, Socket Mode's too (idempotent)."""
+        self._sm_stop()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -264,8 +268,14 @@ class Server(Failures):
             result: dict[str, Any] = {"ok": False, "error": bad_request}
         elif handler is None:
             result = {"ok": False, "error": "unknown_method"}
-        elif method not in NO_AUTH_METHODS and token != self.bot_token:
-            result = {"ok": False, "error": "invalid_auth"}
+        elif method in APP_TOKEN_METHODS and (error := self.app_token_error(token)):
+            result = {"ok": False, "error": error}
+        elif method not in NO_AUTH_METHODS | APP_TOKEN_METHODS and token != self.bot_token:
+            # https://docs.slack.dev/authentication/tokens: an app-level token works only
+            # for the few apps.* methods; elsewhere Slack refuses its type.
+            is_app_token = token == getattr(self, "app_token", None)
+            result = {"ok": False,
+                      "error": "not_allowed_token_type" if is_app_token else "invalid_auth"}
         elif (refused := self.manifest.missing_scope(method)) is not None:
             # https://docs.slack.dev/reference/scopes: a method needs one of its listed scopes
             result = refused
