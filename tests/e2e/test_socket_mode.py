@@ -74,6 +74,8 @@ def test_an_event_whose_ack_was_lost_is_redelivered_and_applied_once(sb: Sandbox
     assert sb.fake.wait_for(lambda: len(entries(sb, kind="message")) == 1, timeout=PATIENCE)
     assert sb.inbox.wait_idle(PATIENCE)  # the inbox's worker confirms after the commit
     assert not envelope.done.is_set()
+    # The pin's confirmation is sent after the ack, so wait for it before counting.
+    assert sb.fake.wait_for(lambda: len(sb.fake.ephemerals) == 1, timeout=PATIENCE)
     confirmations = len(sb.fake.ephemerals)
     assert confirmations == 1
 
