@@ -72,12 +72,10 @@ def test_an_event_whose_ack_was_lost_is_redelivered_and_applied_once(sb: Sandbox
     body = json.loads(sb.sim.event_body(event, event_id="EvLOSTACK01"))
     envelope = sb.fake.socket_send("events_api", body, accepts_response_payload=False)
     assert sb.fake.wait_for(lambda: len(entries(sb, kind="message")) == 1, timeout=PATIENCE)
-    assert sb.inbox.wait_idle(PATIENCE)  # the inbox's worker confirms after the commit
     assert not envelope.done.is_set()
     # The pin's confirmation is sent after the ack, so wait for it before counting.
     assert sb.fake.wait_for(lambda: len(sb.fake.ephemerals) == 1, timeout=PATIENCE)
     confirmations = len(sb.fake.ephemerals)
-    assert confirmations == 1
 
     sb.fake.socket_cut()  # the line dies; Slack delivers the event again on the next one
     assert envelope.done.wait(PATIENCE) and envelope.status == 200
