@@ -118,23 +118,29 @@ class SlackGate:
 
 def health_report(db: Database, health: SlackHealth | None,
                   inbox: Inbox | None = None) -> tuple[bool, dict[str, Any]]:
-    """``/healthz``: (database reachable, the JSON body).
+    """``/healthz``: (keep this replica in the load balancer, the JSON body).
 
-    The status code follows the database only (a load balancer can route around a replica
-    that lost it); a problem Slack has with the app itself (a revoked token, the Messages
-    tab off, a missing scope) is the same on every replica, so it is reported in the body
-    (``"ok": false``, ``"slack": [...]``) for monitoring, not by taking replicas away.
-    ``"inbox"`` is the number of events answered but not applied yet (``bot.inbox``): it
-    grows while the database is away and drains when it is back.
+    The status says whether Slack's requests should keep coming here. While the database is
+    away a replica with an inbox (``bot.inbox``) still keeps every event Slack sends and
+    tells commands the truth ("unavailable, try again"), and every replica shares that one
+    database: a 503 would make the load balancer drop them all, and Slack's events with
+    them once its retries run out. So only a replica that can neither reach the database
+    nor read its inbox answers 503. The body says what is wrong (``"ok": false``) for
+    monitoring: ``"database": "unavailable"``, or Slack's problems with the app itself (a
+    revoked token, the Messages tab off, a missing scope), which are the same on every
+    replica too. ``"inbox"`` is the number of events answered but not applied yet: it grows
+    while the database is away and drains when it is back.
     """
     database_ok = db.healthy()
     problems = [p.as_json() for p in health.problems()] if health is not None else []
     report: dict[str, Any] = {"ok": database_ok and not problems,
                               "database": "ok" if database_ok else "unavailable",
                               "slack": problems or "ok"}
+    inbox_ok = inbox is not None and inbox.spool.healthy()
     if inbox is not None:
-        report["inbox"] = inbox.spool.depth
-    return database_ok, report
+        report["inbox"] = inbox.spool.depth if inbox_ok else "unavailable"
+        report["ok"] = report["ok"] and inbox_ok
+    return database_ok or inbox_ok, report
 
 
 def wsgi_app(app: App | None, db: Database, metrics: bool = True,

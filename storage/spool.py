@@ -202,6 +202,15 @@ class Spool:
         """Entries not yet applied."""
         return self._depth
 
+    def healthy(self) -> bool:
+        """The spool's file answers a read (its volume is mounted and the file intact)."""
+        try:
+            with self._lock:
+                self._conn.execute("SELECT max(rowid) FROM entries").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
     def dead_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM dead").fetchone()[0])
