@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -214,3 +214,21 @@ def mark_reaction(session: Session, *, channel_id: str, ts: str, user_id: str, e
     mark.event_ts, mark.removed, mark.updated_at = event_ts, removed, now
     session.flush()
     return True
+
+
+def purge_reaction_marks(session: Session, cutoff: dt.datetime, limit: int) -> int:
+    """Forget at most ``limit`` reaction marks last changed before ``cutoff``; how many.
+
+    A mark only has to outlive the late copies of the events it orders: Slack's redeliveries
+    (minutes) and an inbox's backlog. Processed event ids are forgotten after a week, after
+    which no redelivery is recognised anyway, so marks go with them.
+    """
+    keys = session.execute(
+        select(ReactionMark.channel_id, ReactionMark.message_ts, ReactionMark.user_id)
+        .where(ReactionMark.updated_at < cutoff).limit(limit)).all()
+    if not keys:
+        return 0
+    session.execute(delete(ReactionMark).where(
+        tuple_(ReactionMark.channel_id, ReactionMark.message_ts, ReactionMark.user_id)
+        .in_([tuple(k) for k in keys])))
+    return len(keys)
