@@ -15,12 +15,14 @@ from slack_sdk import WebClient
 
 from bot import metrics
 from bot.deps import Deps
+from bot.inbox import Inbox
 from bot.incidents import slack as incidents
 from bot.postmortem import slack as postmortem
 from bot.slack import router, wire
 from bot.slack.client import make_client
 from bot.tasks import slack as tasks
 from bot.timeline import slack as timeline
+from storage.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,11 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
     could not store it answers 500 and Slack redelivers. Slash commands and modal
     submissions still answer at once: they ack, then do their work in a lazy listener.
 
+    Events are answered after one durable append to the inbox (``bot.inbox``), whose worker,
+    started here, applies them afterwards. The bot's own messages are events like any other
+    (``ignoring_self_events_enabled=False``): the incident card is kept as it is posted, so
+    pinning it costs no read.
+
     A signed request that no listener wants (an ``app_rate_limited`` notice, a button on a
     message from an older version, an event subscribed to but not handled) is answered
     200: Slack retries anything else, and too many failed deliveries make it disable the
@@ -86,7 +93,7 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
         token_verification_enabled=verify_token,
         listener_executor=executor or ThreadPoolExecutor(
             max_workers=16, thread_name_prefix="sitrep-listener"),
-        ignoring_self_events_enabled=True,
+        ignoring_self_events_enabled=False,
         raise_error_for_unhandled_request=True,  # to on_error, which answers 200
     )
 
@@ -101,8 +108,11 @@ def build_app(deps: Deps, client: WebClient | None = None, *, verify_token: bool
         context["client"] = app.client
         return next()
 
+    if deps.inbox is None:
+        deps.inbox = Inbox(Spool(settings.spool_dir), app.client, deps.clock)
     for module in LISTENERS:
         module.register(app, deps)
+    deps.inbox.start()
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:

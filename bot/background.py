@@ -21,7 +21,8 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.tasks import notify
-from storage import channel_messages, events
+from storage import channel_messages, events, timeline
+from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +52,24 @@ def _in_batches(deps: Deps, purge: Callable[..., int], cutoff: dt.datetime,
 
 
 def purge_stored(deps: Deps, _client: WebClient, *, batch: int = PURGE_BATCH,
-                 max_batches: int = PURGE_MAX_BATCHES) -> tuple[int, int]:
-    """Keep storage bounded: forget processed event ids after a week, and the kept messages
-    of incidents resolved ``CHANNEL_MESSAGE_RETENTION_DAYS`` ago (what was pinned is on the
-    timeline). Small batches, each its own transaction; returns (events, messages)."""
+                 max_batches: int = PURGE_MAX_BATCHES) -> tuple[int, int, int]:
+    """Keep storage bounded: forget processed event ids and reaction marks after a week, and
+    the kept messages of incidents resolved ``CHANNEL_MESSAGE_RETENTION_DAYS`` ago (what was
+    pinned is on the timeline). Small batches, each its own transaction; returns (events,
+    messages, marks)."""
     now = deps.clock.now()
     forgotten = _in_batches(deps, events.purge_before, now - PROCESSED_EVENT_RETENTION,
                             batch, max_batches)
     retention = dt.timedelta(days=deps.settings.channel_message_retention_days)
     messages = _in_batches(deps, channel_messages.purge_batch, now - retention, batch,
                            max_batches)
-    if forgotten or messages:
-        log.info("purged %d processed event id(s) older than %d days and %d kept message(s) "
-                 "of incidents resolved over %d days ago", forgotten,
-                 PROCESSED_EVENT_RETENTION.days, messages, retention.days)
-    return forgotten, messages
+    marks = _in_batches(deps, timeline.purge_reaction_marks, now - PROCESSED_EVENT_RETENTION,
+                        batch, max_batches)
+    if forgotten or messages or marks:
+        log.info("purged %d processed event id(s) and %d reaction mark(s) older than %d days, "
+                 "and %d kept message(s) of incidents resolved over %d days ago", forgotten,
+                 marks, PROCESSED_EVENT_RETENTION.days, messages, retention.days)
+    return forgotten, messages, marks
 
 
 def _safe(name: str, job: Callable[[Deps, WebClient], object], deps: Deps,
@@ -77,8 +81,12 @@ def _safe(name: str, job: Callable[[Deps, WebClient], object], deps: Deps,
         started = timer()
         try:
             job(deps, client)
-        except Exception:
-            log.exception("background job %s failed; it will run again", name)
+        except Exception as exc:
+            if is_unavailable(exc):  # an outage, not a bug: one line, no traceback
+                log.warning("background job %s: database unavailable (%s); it will run "
+                            "again", name, exc.__class__.__name__)
+            else:
+                log.exception("background job %s failed; it will run again", name)
         took = timer() - started
         if took > interval:
             log.warning("background job %s took %.1f s, longer than its %g s interval: "

@@ -13,6 +13,7 @@ from bot import logs
 from bot.postmortem import cli as postmortem_cli
 from bot.settings import Settings, SettingsError, load
 from bot.tasks import cli as tasks_cli
+from storage.spool import SpoolInUse
 
 log = logging.getLogger("sitrep")
 
@@ -47,7 +48,8 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     settings.require_slack()
     running = lifecycle.start(settings)
     server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
-                    metrics=running.metrics is None, health=running.deps.slack_health)
+                    metrics=running.metrics is None, health=running.deps.slack_health,
+                    inbox=running.deps.inbox)
     log.info("Sitrep listening on %s (POST /slack/events, GET /healthz%s)", server.url,
              "" if running.metrics else ", GET /metrics")
     lifecycle.run_until_stopped(server.serve_forever)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     run = commands[args.command]
     try:
         return run(settings, args)
-    except SettingsError as exc:
+    except (SettingsError, SpoolInUse) as exc:
         print(f"incident-bot: configuration error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

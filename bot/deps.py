@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.common.clock import Clock, SystemClock
@@ -15,6 +16,9 @@ from bot.slack.health import SlackHealth
 from bot.slack.members import ChannelMembers
 from bot.slack.people import People
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,9 @@ class Deps:
     slack_health: SlackHealth = field(init=False)
     #: Work that runs after Slack has been answered (slash commands, confirmations).
     after_ack: ThreadPoolExecutor = field(init=False)
+    #: Events answered after one durable append and applied by its worker (``bot.inbox``);
+    #: set by ``build_app``.
+    inbox: Inbox | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.people = People(self)

@@ -9,7 +9,9 @@ Stop, on SIGTERM or Ctrl-C, in this order, all of it within ``SHUTDOWN_GRACE``:
 1. take no new work: the caller's ``stop_intake`` closes the listening socket or the Socket
    Mode connection;
 2. finish the work already acknowledged: Bolt's listener pool, then ``Deps.after_ack``
-   (replies to commands, buttons and forms that Slack was told are under way);
+   (replies to commands, buttons and forms that Slack was told are under way), then the
+   inbox's worker finishes the event it is applying (the rest stays in ``SPOOL_DIR`` and is
+   applied at the next start);
 3. stop the scheduler (a reminder pass in flight finishes; its leases make even a cut-short
    pass safe);
 4. close the metrics port and the database pool.
@@ -34,8 +36,12 @@ from slack_bolt import App
 from bot.app import build_app
 from bot.background import start_background
 from bot.deps import Deps
+from bot.inbox import Inbox
 from bot.server import Server
 from bot.settings import Settings
+from bot.slack.client import make_client
+from storage.db import is_unavailable
+from storage.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +65,45 @@ class Running:
 def start(settings: Settings) -> Running:
     """Migrate, build the app and start the background jobs (and the metrics port)."""
     deps = Deps.from_settings(settings)
-    deps.db.migrate()
+    spool = Spool(settings.spool_dir)
+    migrated = _migrate(deps, spool)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sitrep-listener")
-    app = build_app(deps, executor=listeners)
+    deps.inbox = Inbox(spool, make_client(settings, deps.slack_health), deps.clock)
+    app = build_app(deps, client=deps.inbox.client, executor=listeners)
+    if not migrated:
+        deps.inbox.prepare = deps.db.migrate
     running = Running(deps, app, listeners, start_background(deps, app.client))
     if settings.metrics_port:
         running.metrics = Server(None, deps.db, host=settings.host, port=settings.metrics_port,
-                                 health=deps.slack_health).start()
+                                 health=deps.slack_health, inbox=deps.inbox).start()
         log.info("metrics and health on %s (GET /metrics, GET /healthz)", running.metrics.url)
     return running
+
+
+#: Spool fact: this process (or one before it with the same SPOOL_DIR) reached the database.
+DATABASE_SEEN = "database_seen"
+
+
+def _migrate(deps: Deps, spool: Spool) -> bool:
+    """Migrate now; False if the database is unreachable on a restart.
+
+    A first start with an unreachable database is a configuration to fix: it raises (the
+    CLI prints one line and exits 3). A restart during an outage — its ``SPOOL_DIR`` saw
+    the database before — starts anyway: it answers events into the inbox, commands hear
+    "unavailable", and the inbox's worker migrates before applying anything once the
+    database is back. Otherwise Slack's events would be refused for the whole outage and
+    dropped after Slack's last retry.
+    """
+    try:
+        deps.db.migrate()
+    except Exception as exc:
+        if not is_unavailable(exc) or spool.recall(DATABASE_SEEN) is None:
+            raise
+        log.warning("database unreachable at start (%s): events are kept in the inbox and "
+                    "the database is migrated when it is back", exc.__class__.__name__)
+        return False
+    spool.remember(DATABASE_SEEN, deps.clock.now().isoformat())
+    return True
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -99,6 +135,8 @@ def shutdown(running: Running, stop_intake: Callable[[], object],
         ("Bolt's listeners", running.listeners.shutdown),
         ("work after acks", running.deps.after_ack.shutdown),
     ]
+    if running.deps.inbox is not None:
+        steps.append(("the inbox's worker", running.deps.inbox.stop))
     if running.background is not None:
         steps.append(("background jobs", running.background.shutdown))
     finished = True

@@ -47,9 +47,9 @@ ACK_SECONDS = Histogram(
     ["kind"], buckets=ACK_BUCKETS)
 EVENTS = Counter(
     "sitrep_slack_events",
-    "Events API callbacks by event type and outcome: stored (processed and answered 2xx; "
-    "Slack will not send it again) or refused (answered 5xx, e.g. the database was down; "
-    "Slack redelivers it).",
+    "Events API callbacks by event type and outcome: stored (kept in the inbox and answered "
+    "2xx; Slack will not send it again) or refused (answered 5xx: the inbox could not keep "
+    "it; Slack redelivers it).",
     ["type", "outcome"])
 EVENTS_REDELIVERED = Counter(
     "sitrep_slack_events_redelivered",
@@ -103,6 +103,23 @@ WORK_QUEUED = Gauge(
 WORK_RUNNING = Gauge(
     "sitrep_work_running",
     "Work after an ack being done right now (at most the pool's 16 workers).")
+
+# -- the inbox (events answered, applied afterwards) ----------------------------------------------
+INBOX_DEPTH = Gauge(
+    "sitrep_inbox_depth",
+    "Events answered and kept in the local spool (SPOOL_DIR) but not yet applied to the "
+    "database: waiting for the worker, for a rate-limited Slack read, or for the database.")
+INBOX_APPLIED = Counter(
+    "sitrep_inbox_applied",
+    "Inbox entries the worker tried, by outcome: applied; database_unavailable (kept, tried "
+    "again when the database is back); slack_later (a Slack read was rate-limited or failed: "
+    "tried again later); error (failed for a reason of its own: tried again); failed (set "
+    "aside in the spool's dead table after repeated errors).",
+    ["outcome"])
+INBOX_APPLY_SECONDS = Histogram(
+    "sitrep_inbox_apply_seconds",
+    "Time to apply one inbox entry (database work and any Slack read it needed).",
+    buckets=API_BUCKETS)
 
 
 def label(value: object, default: str = "other") -> str:

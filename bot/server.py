@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import make_wsgi_app
 from slack_bolt import App
@@ -22,6 +22,9 @@ from bot import metrics as sitrep_metrics
 from bot.slack import wire
 from bot.slack.health import SlackHealth
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -113,26 +116,39 @@ class SlackGate:
         return _answer(start_response, status)
 
 
-def health_report(db: Database, health: SlackHealth | None) -> tuple[bool, dict[str, Any]]:
-    """``/healthz``: (database reachable, the JSON body).
+def health_report(db: Database, health: SlackHealth | None,
+                  inbox: Inbox | None = None) -> tuple[bool, dict[str, Any]]:
+    """``/healthz``: (keep this replica in the load balancer, the JSON body).
 
-    The status code follows the database only (a load balancer can route around a replica
-    that lost it); a problem Slack has with the app itself (a revoked token, the Messages
-    tab off, a missing scope) is the same on every replica, so it is reported in the body
-    (``"ok": false``, ``"slack": [...]``) for monitoring, not by taking replicas away.
+    The status says whether Slack's requests should keep coming here. While the database is
+    away a replica with an inbox (``bot.inbox``) still keeps every event Slack sends and
+    tells commands the truth ("unavailable, try again"), and every replica shares that one
+    database: a 503 would make the load balancer drop them all, and Slack's events with
+    them once its retries run out. So only a replica that can neither reach the database
+    nor read its inbox answers 503. The body says what is wrong (``"ok": false``) for
+    monitoring: ``"database": "unavailable"``, or Slack's problems with the app itself (a
+    revoked token, the Messages tab off, a missing scope), which are the same on every
+    replica too. ``"inbox"`` is the number of events answered but not applied yet: it grows
+    while the database is away and drains when it is back.
     """
     database_ok = db.healthy()
     problems = [p.as_json() for p in health.problems()] if health is not None else []
-    return database_ok, {"ok": database_ok and not problems,
-                         "database": "ok" if database_ok else "unavailable",
-                         "slack": problems or "ok"}
+    report: dict[str, Any] = {"ok": database_ok and not problems,
+                              "database": "ok" if database_ok else "unavailable",
+                              "slack": problems or "ok"}
+    inbox_ok = inbox is not None and inbox.spool.healthy()
+    if inbox is not None:
+        report["inbox"] = inbox.spool.depth if inbox_ok else "unavailable"
+        report["ok"] = report["ok"] and inbox_ok
+    return database_ok or inbox_ok, report
 
 
 def wsgi_app(app: App | None, db: Database, metrics: bool = True,
-             health: SlackHealth | None = None) -> Callable[..., Iterable[bytes]]:
+             health: SlackHealth | None = None,
+             inbox: Inbox | None = None) -> Callable[..., Iterable[bytes]]:
     """Route Slack's requests to Bolt (when ``app`` is given) through the ``SlackGate``,
-    answer health checks (with what ``health`` knows of Slack's view of the app) and, with
-    ``metrics``, ``GET /metrics`` (Prometheus' text format)."""
+    answer health checks (with what ``health`` knows of Slack's view of the app and the
+    inbox's depth) and, with ``metrics``, ``GET /metrics`` (Prometheus' text format)."""
     slack = None
     if app is not None:
         # Bolt keeps the secret it verifies with; the gate checks with the same one.
@@ -143,7 +159,7 @@ def wsgi_app(app: App | None, db: Database, metrics: bool = True,
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            ok, report = health_report(db, health)
+            ok, report = health_report(db, health, inbox)
             body = json.dumps(report).encode()
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"),
@@ -169,11 +185,11 @@ class Server:
 
     def __init__(self, app: App | None, db: Database, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 16, metrics: bool = True,
-                 health: SlackHealth | None = None) -> None:
+                 health: SlackHealth | None = None, inbox: Inbox | None = None) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app(app, db, metrics, health), host=host, port=port,
-                                     threads=threads, ident="sitrep", channel_timeout=30,
+        self._server = create_server(wsgi_app(app, db, metrics, health, inbox), host=host,
+                                     port=port, threads=threads, ident="sitrep", channel_timeout=30,
                                      connection_limit=1000, backlog=1024)
         # waitress reports the port as getnameinfo() gives it: a string.
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]

@@ -51,6 +51,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     slack_timeout: float = 10.0
+    #: The inbox: events answered but not yet applied (``storage.spool``); a persistent volume.
+    spool_dir: Path = DEFAULT_DATA_DIR / "spool"
     #: Days after an incident's resolution its channel's kept messages are forgotten.
     channel_message_retention_days: int = 30
     #: ``INCIDENT_ROLES``: the roles of an incident; the lead is always the first.
@@ -253,6 +255,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         log_level=level,
         log_format=log_format,
         slack_timeout=_float(env, "SLACK_TIMEOUT", 10.0),
+        spool_dir=Path(_opt(env, "SPOOL_DIR") or Settings.spool_dir),
         channel_message_retention_days=_int(env, "CHANNEL_MESSAGE_RETENTION_DAYS", 30,
                                             minimum=1, maximum=36500),
         incident_roles=_roles(env),

@@ -51,6 +51,20 @@ def by_channel(session: Session, channel_id: str, *, team_id: str | None,
     return session.scalars(stmt).first()
 
 
+def unfinished_start(session: Session, *, team_id: str, user_id: str, title: str,
+                     since: dt.datetime) -> Incident | None:
+    """The latest incident ``user_id`` opened with ``title`` since ``since`` whose setup
+    (channel or card) never finished, if any: a retry of that start resumes it."""
+    return session.scalars(
+        select(Incident).where(
+            Incident.team_id == team_id, Incident.created_by == user_id,
+            Incident.title == title, Incident.created_at >= since,
+            Incident.status != "resolved",
+            (Incident.channel_id.is_(None)) | (Incident.card_ts.is_(None)))
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+        .with_for_update()).first()
+
+
 def by_number(session: Session, team_id: str, number: int) -> Incident | None:
     return session.scalars(
         select(Incident).where(Incident.team_id == team_id, Incident.number == number)

@@ -200,6 +200,26 @@ class TimelineReaction(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ReactionMark(Base):
+    """The latest timeline-emoji event applied for one person and message: added or removed.
+
+    Slack may deliver a reaction's events out of order (a redelivery of a pin after its
+    unpin), and the inbox applies what arrived during an outage later. An event older than
+    the mark changes nothing, so a removal (``removed``: a tombstone) is never undone by the
+    late copy of the pin it removed.
+    """
+
+    __tablename__ = "reaction_marks"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Slack's ``event_ts`` of the event applied last (compared as a number).
+    event_ts: Mapped[str] = mapped_column(String(32))
+    removed: Mapped[bool]
+    updated_at: Mapped[dt.datetime]
+
+
 class ChannelMessage(Base):
     """A message seen in an incident channel, kept so a pin costs no Web API read."""
 

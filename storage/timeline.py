@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Incident, TimelineEntry, TimelineReaction
+from storage.models import Incident, ReactionMark, TimelineEntry, TimelineReaction
 
 
 def next_seq(session: Session, incident_id: int, step: int = 1) -> int:
@@ -181,3 +182,53 @@ def reactors_by_message(session: Session, incident_id: int) -> dict[tuple[str, s
     for channel_id, ts, user_id in rows:
         found.setdefault((channel_id, ts), []).append(user_id)
     return found
+
+
+def _ts_number(ts: str) -> Decimal:
+    try:
+        return Decimal(ts)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def mark_reaction(session: Session, *, channel_id: str, ts: str, user_id: str, event_ts: str,
+                  removed: bool, now: dt.datetime) -> bool:
+    """Record a pin (``removed=False``) or unpin of ``user_id`` on ``ts`` at Slack's
+    ``event_ts``; False, recording nothing, if a later event of theirs was already applied.
+
+    The mark row is locked until commit, so two replicas applying one person's pin and
+    unpin at once take turns, and the later event in Slack's time wins whatever the order
+    of arrival.
+    """
+    session.execute(
+        _insert(session, ReactionMark)
+        .values(channel_id=channel_id, message_ts=ts, user_id=user_id, event_ts="0",
+                removed=removed, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[
+            ReactionMark.channel_id, ReactionMark.message_ts, ReactionMark.user_id]))
+    mark = session.scalars(select(ReactionMark).where(
+        ReactionMark.channel_id == channel_id, ReactionMark.message_ts == ts,
+        ReactionMark.user_id == user_id).with_for_update()).one()
+    if _ts_number(mark.event_ts) >= _ts_number(event_ts):
+        return False
+    mark.event_ts, mark.removed, mark.updated_at = event_ts, removed, now
+    session.flush()
+    return True
+
+
+def purge_reaction_marks(session: Session, cutoff: dt.datetime, limit: int) -> int:
+    """Forget at most ``limit`` reaction marks last changed before ``cutoff``; how many.
+
+    A mark only has to outlive the late copies of the events it orders: Slack's redeliveries
+    (minutes) and an inbox's backlog. Processed event ids are forgotten after a week, after
+    which no redelivery is recognised anyway, so marks go with them.
+    """
+    keys = session.execute(
+        select(ReactionMark.channel_id, ReactionMark.message_ts, ReactionMark.user_id)
+        .where(ReactionMark.updated_at < cutoff).limit(limit)).all()
+    if not keys:
+        return 0
+    session.execute(delete(ReactionMark).where(
+        tuple_(ReactionMark.channel_id, ReactionMark.message_ts, ReactionMark.user_id)
+        .in_([tuple(k) for k in keys])))
+    return len(keys)

@@ -90,7 +90,7 @@ def test_no_import_circles() -> None:
 LAYERS = [
     ("storage",),
     ("bot.common", "bot.metrics", "bot.logs"),
-    ("bot.settings", "bot.slack", "bot.deps", "bot.server"),
+    ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
     ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem"),
     ("bot.app", "bot.background", "bot.socket_mode"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),

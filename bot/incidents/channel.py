@@ -15,10 +15,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
+from bot.common.errors import UserError
 from bot.deps import Deps
 from bot.incidents import access, blocks
 from bot.incidents import rules as incidents
 from bot.slack.client import (
+    channel_named,
     create_channel_once,
     error_code,
     invite,
@@ -26,6 +29,8 @@ from bot.slack.client import (
     post_once,
     reason,
 )
+from bot.slack.commands import COMMAND
+from storage.db import is_unavailable
 from storage.models import Incident
 
 log = logging.getLogger(__name__)
@@ -43,43 +48,81 @@ def open_incident(
     """Store the incident, then set up its channel, card and announcements.
 
     The incident is stored first: if Slack fails afterwards, nothing is lost and the
-    person is told what did not happen.
+    person is told what did not happen. A start cut short by a database outage (the
+    channel created, but not yet recorded) is reported as such, and the same start run
+    again resumes that incident: its channel, found by name, is attached instead of a
+    second incident and channel being opened.
     """
-    incident = incidents.open_incident(
-        deps.db, deps.clock, team_id=team_id, user_id=user_id, title=title,
-        severity=severity, description=description, origin_channel_id=origin_channel_id,
-        private=private,
-    )
+    incident = incidents.unfinished_start(deps.db, deps.clock, team_id=team_id,
+                                          user_id=user_id, title=title)
+    if incident is None:
+        incident = incidents.open_incident(
+            deps.db, deps.clock, team_id=team_id, user_id=user_id, title=title,
+            severity=severity, description=description, origin_channel_id=origin_channel_id,
+            private=private,
+        )
+    else:
+        log.info("resuming the unfinished start of %s", incident.ref)
     try:
-        channel_id, name = create_channel(deps, client, incident)
-    except SlackApiError as exc:
-        log.warning("could not create channel for %s: %s", incident.ref, error_code(exc))
-        if respond:
-            respond(f":warning: {incident.ref} is recorded, but Slack refused to create its "
-                    f"channel (`{error_code(exc)}`). Try `/incident list` in a moment, or "
-                    "ask an admin to check Sitrep's permissions.")
-        return incident
-    incidents.attach_channel(deps.db, incident.id, channel_id, name)
-    incident.channel_id, incident.channel_name = channel_id, name
-    try:
-        invite(client, channel_id, user_id)
-    except SlackApiError as exc:
-        log.warning("invite to %s failed: %s", name, error_code(exc))
-    deps.members.forget(channel_id)
-    post_card(deps, client, incident)
-    announce(deps, client, incident, respond)
+        return _set_up(deps, client, incident, user_id, respond)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("database unavailable while setting up %s: %s", incident.ref,
+                    exc.__class__.__name__)
+        metrics.DATABASE_UNAVAILABLE.inc()
+        raise UserError(
+            f":warning: {incident.ref} was opened but not finished: Sitrep's database became "
+            f"unavailable while setting it up. Run the same `{COMMAND} start` again in a "
+            "moment to finish it; it will not open a second incident.") from exc
+
+
+def _set_up(deps: Deps, client: WebClient, incident: Incident, user_id: str,
+            respond: Callable[..., Any] | None) -> Incident:
+    """The steps after the incident is stored, skipping those an earlier try finished."""
+    if not incident.channel_id:
+        try:
+            channel_id, name = create_channel(deps, client, incident)
+        except SlackApiError as exc:
+            log.warning("could not create channel for %s: %s", incident.ref, error_code(exc))
+            if respond:
+                respond(f":warning: {incident.ref} is recorded, but Slack refused to create "
+                        f"its channel (`{error_code(exc)}`). Try `/incident list` in a "
+                        "moment, or ask an admin to check Sitrep's permissions.")
+            return incident
+        incidents.attach_channel(deps.db, incident.id, channel_id, name)
+        incident.channel_id, incident.channel_name = channel_id, name
+        try:
+            invite(client, channel_id, user_id)
+        except SlackApiError as exc:
+            log.warning("invite to %s failed: %s", name, error_code(exc))
+        deps.members.forget(channel_id)
+    if not incident.card_ts:
+        post_card(deps, client, incident)
+        announce(deps, client, incident, respond)
     return incident
 
 
 def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[str, str]:
-    """Create ``<prefix>-<n>-<slug>``, adding ``-2``, ``-3`` … while the name is taken."""
+    """Create ``<prefix>-<n>-<slug>``, adding ``-2``, ``-3`` … while the name is taken.
+
+    A taken name may be this incident's own channel, created by an earlier try whose
+    outcome was never recorded: a channel of that name that Sitrep is in and that no
+    incident has is attached instead (the number in the name is this incident's).
+    """
     prefix = deps.settings.channel_prefix
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = incidents.channel_name(prefix, incident.number, incident.title, attempt)
         try:
             channel = create_channel_once(client, name, is_private=incident.is_private)
         except SlackApiError as exc:
-            if error_code(exc) == "name_taken" and attempt + 1 < MAX_NAME_ATTEMPTS:
+            if error_code(exc) != "name_taken":
+                raise
+            found = channel_named(client, name, is_private=incident.is_private)
+            if found is not None and incidents.for_channel(deps.db, found["id"], None) is None:
+                log.info("attaching %s, left by an earlier try, to %s", name, incident.ref)
+                return found["id"], found["name"]
+            if attempt + 1 < MAX_NAME_ATTEMPTS:
                 continue
             raise
         return channel["id"], channel["name"]

@@ -127,6 +127,20 @@ def open_incident(
     return incident
 
 
+#: How long a retry of the same ``/incident start`` resumes the unfinished incident.
+RESUME_WINDOW = dt.timedelta(minutes=30)
+
+
+def unfinished_start(db: Database, clock: Clock, *, team_id: str, user_id: str,
+                     title: str) -> Incident | None:
+    """The incident this same start (same person, same title) opened recently but could
+    not finish setting up: a database outage cut it between its steps."""
+    with db.session() as s:
+        return repo.unfinished_start(s, team_id=team_id, user_id=user_id,
+                                     title=clean_title(title),
+                                     since=clock.now() - RESUME_WINDOW)
+
+
 def attach_channel(db: Database, incident_id: int, channel_id: str, name: str) -> None:
     with db.session() as s:
         inc = _require(repo.get(s, incident_id, for_update=True))

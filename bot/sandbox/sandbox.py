@@ -9,7 +9,10 @@ benchmark all run on this, so what they exercise is what those commands run.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from bot import lifecycle
@@ -60,6 +63,7 @@ class Sandbox:
         self._migrate = migrate
         self._overrides = settings
         self.server: Server | None = None
+        self._own_spool: str | None = None
 
     def _now(self) -> float:
         """The bot's clock in epoch seconds, so the fake stamps messages in the same time."""
@@ -72,10 +76,14 @@ class Sandbox:
             self.fake.add_user(user_id, name, real_name=real, display_name=name, tz=tz,
                                tz_offset=offset)
         self.general = self.fake.add_channel("general", members=list(PEOPLE))
+        overrides = dict(self._overrides)
+        if "spool_dir" not in overrides:  # each sandbox its own inbox, removed on stop
+            self._own_spool = tempfile.mkdtemp(prefix="sitrep-spool-")
+            overrides["spool_dir"] = Path(self._own_spool)
         self.settings = dataclasses.replace(
             Settings(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
             app_token=APP_TOKEN, api_url=self.fake.url, database_url=self._database_url,
-            **self._overrides)
+            **overrides)
         self.db = Database(self.settings.database_url, self.settings.pool)
         if self._migrate:
             self.db.migrate()
@@ -84,15 +92,18 @@ class Sandbox:
         self.app = build_app(self.deps, executor=self.executor)
         self.running = lifecycle.Running(self.deps, self.app, self.executor)
         # Over Socket Mode the HTTP server still answers /healthz (as METRICS_PORT does).
-        self.server = Server(self.app, self.db, health=self.deps.slack_health).start()
+        self.server = Server(self.app, self.db, health=self.deps.slack_health,
+                             inbox=self.deps.inbox).start()
         if self.transport == "socket":
             self.connection = SocketModeConnection(self.app, APP_TOKEN, api_url=self.fake.url,
                                                    on_unacked=self.fake.socket_unacked)
             self.connection.connect()
             self.fake.wait_socket_connections()
+        self.inbox = self.deps.inbox
+        assert self.inbox is not None
         self.sim = SlackSimulator(self.server.url, SIGNING_SECRET, team_id=self.fake.team_id,
                                   bot_user_id=self.fake.bot_user_id, fake=self.fake,
-                                  transport=self.transport)
+                                  transport=self.transport, settle=self.inbox.wait_idle)
         return self
 
     def _stop_intake(self) -> None:
@@ -109,6 +120,8 @@ class Sandbox:
         elif getattr(self, "db", None) is not None:
             self.db.dispose()
         self.fake.stop()
+        if self._own_spool:
+            shutil.rmtree(self._own_spool, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self.start()

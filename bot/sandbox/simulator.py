@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +43,14 @@ class SlackSimulator:
 
     def __init__(self, bot_url: str, signing_secret: str, *, team_id: str = "T0001",
                  app_id: str = "A0SITREP", bot_user_id: str = "U0BOT",
-                 fake: Any | None = None, transport: str = "http") -> None:
+                 fake: Any | None = None, transport: str = "http",
+                 settle: Callable[[], object] | None = None) -> None:
+        """``settle``: called after each event is answered, to wait until the bot has applied
+        what it can (the sandbox's inbox), so that a story reads in order."""
         if transport not in ("http", "socket") or (transport == "socket" and fake is None):
             raise ValueError("transport is 'http', or 'socket' with a fake Slack")
         self.transport = transport
+        self.settle = settle
         self.events_url = bot_url.rstrip("/") + "/slack/events"
         self.secret = signing_secret
         self.team_id = team_id
@@ -59,6 +64,10 @@ class SlackSimulator:
         Only the request signature's timestamp is always real time, as Bolt checks it.
         """
         return self.fake.now() if self.fake is not None else time.time()
+
+    def _event_ts(self) -> str:
+        """A fresh ``event_ts``: the fake's own (unique, increasing) when there is one."""
+        return self.fake._next_ts() if self.fake is not None else f"{time.time():.6f}"
 
     # -- transport -----------------------------------------------------------------------
     def send(self, body: str, content_type: str, *, timestamp: int | None = None,
@@ -166,8 +175,10 @@ class SlackSimulator:
         })
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None,
-              retry_num: int | None = None, retry_reason: str = "http_timeout") -> Reply:
-        """Deliver an Events API callback (``retry_num`` adds Slack's redelivery headers)."""
+              retry_num: int | None = None, retry_reason: str = "http_timeout",
+              settle: bool = True) -> Reply:
+        """Deliver an Events API callback (``retry_num`` adds Slack's redelivery headers);
+        then, with ``settle``, wait until the bot applied what it could of it."""
         if self.fake is not None and not self.fake.delivers(event):
             # Slack would not send it: not subscribed, a scope missing, or a private channel
             # the app is not in (FakeSlack.delivers).
@@ -175,8 +186,11 @@ class SlackSimulator:
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self.send(self.event_body(event, event_id=event_id), "application/json",
-                         headers=headers)
+        reply = self.send(self.event_body(event, event_id=event_id), "application/json",
+                          headers=headers)
+        if settle and self.settle is not None:
+            self.settle()
+        return reply
 
     def reaction(self, kind: str, *, user: str, channel: str, ts: str, item_user: str,
                  reaction: str = "pushpin", **kw: Any) -> Reply:
@@ -184,7 +198,7 @@ class SlackSimulator:
         return self.event({
             "type": kind, "user": user, "reaction": reaction, "item_user": item_user,
             "item": {"type": "message", "channel": channel, "ts": ts},
-            "event_ts": f"{self._now():.6f}",
+            "event_ts": self._event_ts(),
         }, **kw)
 
     def _channel_type(self, channel: str) -> str:

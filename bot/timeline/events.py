@@ -98,6 +98,15 @@ def parse_message(payload: dict[str, Any], channel_id: str) -> Message | None:
                    files=files)
 
 
+def reaction_time(body: dict[str, Any], event: dict[str, Any]) -> str | None:
+    """Slack's time of a reaction event, for ordering: its ``event_ts``
+    (https://api.slack.com/events/reaction_added), else the envelope's ``event_time``."""
+    if rules.is_ts(event.get("event_ts")):
+        return str(event["event_ts"])
+    when = body.get("event_time")
+    return f"{when}.000000" if isinstance(when, int) and when > 0 else None
+
+
 def read_message(client: WebClient, channel_id: str, ts: str) -> Message | None:
     """Read a message the bot never saw (posted before it joined): history, then thread."""
     try:
@@ -110,7 +119,7 @@ def read_message(client: WebClient, channel_id: str, ts: str) -> Message | None:
             match = next((m for m in found if m.get("ts") == ts), None)
     except SlackApiError as exc:
         if error_code(exc) in TRANSIENT_ERRORS:
-            raise  # the event answers 500 and Slack redelivers it later
+            raise  # the inbox tries the event again later
         log.warning("cannot read message %s in %s: %s", ts, channel_id, error_code(exc))
         return None
     return parse_message(match, channel_id) if match else None
@@ -242,6 +251,7 @@ class TimelineSlack:
             rules.remember_any(self.deps.db, self.deps.clock, message)
         outcome = rules.pin(
             self.deps.db, self.deps.clock, event_id=body.get("event_id"),
+            event_ts=reaction_time(body, event),
             incident_id=target.incident.id, message=message, user_id=user_id,
             author_name=self.author_name(client, message), text=self.readable(client, message),
             link=self.link(client, workspace_url, message))
@@ -261,6 +271,7 @@ class TimelineSlack:
                 or item.get("type") != "message" or not rules.is_ts(ts) or not user_id):
             return Outcome("ignored")
         outcome = rules.unpin(self.deps.db, self.deps.clock, event_id=body.get("event_id"),
+                             event_ts=reaction_time(body, event),
                              channel_id=channel_id, ts=ts, user_id=user_id,
                              team_id=str(body.get("team_id") or ""))
         if outcome.status == "removed" and outcome.incident and outcome.entry:
@@ -295,18 +306,15 @@ class TimelineSlack:
     # -- confirmations ---------------------------------------------------------------------
     def confirm(self, client: WebClient, channel_id: str, user_id: str,
                 thread_ts: str | None, text: str) -> None:
-        """An ephemeral note only ``user_id`` sees, sent after the event is answered (in the
-        pool of work after acks, so a shutdown waits for it)."""
-
-        def send() -> None:
-            try:
-                args: dict[str, Any] = {"channel": channel_id, "user": user_id, "text": text}
-                if thread_ts:
-                    args["thread_ts"] = thread_ts
-                client.chat_postEphemeral(**args)
-            except SlackApiError as exc:
-                log.info("confirmation to %s not sent: %s", user_id, error_code(exc))
-            except Exception:
-                log.exception("confirmation to %s failed", user_id)
-
-        self.deps.run_after_ack(send)
+        """An ephemeral note only ``user_id`` sees. Events are applied by the inbox's worker,
+        after Slack has its answer, so it is sent from there: event work never takes a
+        worker that commands need."""
+        try:
+            args: dict[str, Any] = {"channel": channel_id, "user": user_id, "text": text}
+            if thread_ts:
+                args["thread_ts"] = thread_ts
+            client.chat_postEphemeral(**args)
+        except SlackApiError as exc:
+            log.info("confirmation to %s not sent: %s", user_id, error_code(exc))
+        except Exception:
+            log.exception("confirmation to %s failed", user_id)

@@ -72,7 +72,7 @@ class Message:
 class Outcome:
     """What a pin, unpin or shortcut did, for the shell to confirm (or stay quiet)."""
 
-    status: str  # added | kept | already | removed | duplicate | ignored
+    status: str  # added | kept | already | removed | duplicate | stale | ignored
     incident: Incident | None = None
     entry: TimelineEntry | None = None
 
@@ -310,16 +310,22 @@ def known_message(db: Database, channel_id: str, ts: str) -> Message | None:
 
 def pin(db: Database, clock: Clock, *, event_id: str | None, incident_id: int, message: Message,
         user_id: str, author_name: str, text: str, link: str | None,
-        source: str = "reaction") -> Outcome:
+        source: str = "reaction", event_ts: str | None = None) -> Outcome:
     """Put ``message`` on the incident's timeline for ``user_id`` (a 📌 or the shortcut).
 
     One transaction: the event id is claimed with the change, so a redelivery is a no-op,
-    and a failure leaves no trace for Slack's retry to trip over.
+    and a failure leaves no trace for Slack's retry to trip over. A 📌 older (in Slack's
+    ``event_ts``) than the same person's last applied pin or unpin of the message is
+    ``stale`` and changes nothing: a late redelivery cannot bring back what was unpinned.
     """
     now = clock.now()
     with db.session() as s:
         if event_id and not events.claim(s, event_id, now):
             return Outcome("duplicate")
+        if event_ts and source == "reaction" and not repo.mark_reaction(
+                s, channel_id=message.channel_id, ts=message.ts, user_id=user_id,
+                event_ts=event_ts, removed=False, now=now):
+            return Outcome("stale")
         incident = incident_repo.get(s, incident_id)
         if incident is None:
             return Outcome("ignored")
@@ -342,8 +348,12 @@ def pin(db: Database, clock: Clock, *, event_id: str | None, incident_id: int, m
 
 
 def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, ts: str,
-          user_id: str, team_id: str) -> Outcome:
-    """``user_id`` took their emoji off ``ts``: drop the entry when nobody has it any more."""
+          user_id: str, team_id: str, event_ts: str | None = None) -> Outcome:
+    """``user_id`` took their emoji off ``ts``: drop the entry when nobody has it any more.
+
+    The removal is remembered (a tombstone at ``event_ts``), whether or not the pin it
+    removes was applied yet; an older unpin than the person's last applied pin is ``stale``.
+    """
     now = clock.now()
     with db.session() as s:
         if event_id and not events.claim(s, event_id, now):
@@ -352,6 +362,10 @@ def unpin(db: Database, clock: Clock, *, event_id: str | None, channel_id: str, 
         if incident is None:
             return Outcome("ignored")
         channel_messages.get(s, channel_id, ts, for_update=True)
+        if event_ts and not repo.mark_reaction(s, channel_id=channel_id, ts=ts,
+                                               user_id=user_id, event_ts=event_ts,
+                                               removed=True, now=now):
+            return Outcome("stale", incident)
         repo.remove_reaction(s, incident_id=incident.id, channel_id=channel_id, ts=ts,
                              user_id=user_id)
         entry = repo.message_entry(s, incident.id, channel_id, ts)

@@ -1,9 +1,9 @@
 """Timeline listeners: message events, 📌 reactions, the message shortcut, notes, the listing
 and its corrections (``timeline edit|move|remove <n>``).
 
-Events are processed before Bolt answers (``process_before_response``): a pin that cannot
-be stored raises, Bolt answers 500, and Slack redelivers it; the event id claimed with the
-change makes the redelivery of a stored pin a no-op.
+Events are answered once they are in the inbox (``bot.inbox``: one fsync'd local append)
+and applied afterwards by its worker; the event id claimed with the change makes a
+redelivery of an applied pin a no-op.
 """
 
 from __future__ import annotations
@@ -148,20 +148,28 @@ def move_entry(ctx: Ctx, number: str | None, when: str | None) -> None:
 def register(app: App, deps: Deps) -> None:
     flows = TimelineSlack(deps)
 
+    inbox = deps.inbox
+    assert inbox is not None, "build_app makes the inbox before registering listeners"
+
+    # Each event is answered once it is in the inbox; the worker applies it (``bot.inbox``).
     @app.event("message")
-    def on_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    def on_message(body: dict[str, Any]) -> None:
         """Every subtype lands here (so Bolt logs no "unhandled request")."""
-        flows.on_message(client, event, str(body.get("team_id") or ""))
+        inbox.accept(body)
 
     @app.event("reaction_added")
-    def on_reaction_added(body: dict[str, Any], event: dict[str, Any], client: WebClient,
-                          context: BoltContext) -> None:
-        flows.on_reaction_added(client, body, event, workspace_url(context))
+    def on_reaction_added(body: dict[str, Any], context: BoltContext) -> None:
+        inbox.accept(body, workspace_url(context))
 
     @app.event("reaction_removed")
-    def on_reaction_removed(body: dict[str, Any], event: dict[str, Any],
-                            client: WebClient) -> None:
-        flows.on_reaction_removed(client, body, event)
+    def on_reaction_removed(body: dict[str, Any]) -> None:
+        inbox.accept(body)
+
+    inbox.handle("message", lambda client, body, event, hint: flows.on_message(
+        client, event, str(body.get("team_id") or "")))
+    inbox.handle("reaction_added", flows.on_reaction_added)
+    inbox.handle("reaction_removed",
+                 lambda client, body, event, hint: flows.on_reaction_removed(client, body, event))
 
     @app.shortcut("add_to_timeline")
     def on_shortcut(ack: Ack, body: dict[str, Any], client: WebClient,

@@ -12,6 +12,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -115,7 +116,7 @@ def _channel(slack: WebClient, suffix: str) -> str:
     """The id of the channel whose name ends with ``suffix`` (waits for it to exist)."""
     deadline = time.time() + 10
     while time.time() < deadline:
-        for channel in slack.conversations_list(limit=1000)["channels"]:
+        for channel in slack.conversations_list(limit=999)["channels"]:
             if channel["name"].endswith(suffix):
                 return str(channel["id"])
         time.sleep(0.1)
@@ -132,7 +133,8 @@ def measure(database_url: str) -> list[tuple[str, float, str]]:
         slack = WebClient(token="xoxb-fake", base_url=fake_url)
         results: dict[str, dict[str, list[float]]] = {}
         env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": fake_url, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+               "SLACK_API_URL": fake_url, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
+               "SPOOL_DIR": tempfile.mkdtemp(prefix="sitrep-bench-spool-")}
         for kind in ("bare Bolt", "Sitrep"):
             port = _free_port()
             url = f"http://127.0.0.1:{port}"

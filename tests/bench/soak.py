@@ -22,23 +22,12 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot.sandbox.simulator import SlackSimulator
-from tests.bench.ack_latency import SECRET, _free_port, process, rss_mb
+from tests.bench.ack_latency import SECRET, _channel, _free_port, process, rss_mb
 
 RATE = 50.0
 SHORT = float(os.environ.get("BENCH_SOAK_SECONDS", "30"))
 #: Only a short soak runs on both backends in ``make bench``.
 BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
-
-
-def _channel(slack: WebClient, suffix: str) -> str:
-    """The id of the channel whose name ends with ``suffix`` (waits for it to exist)."""
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        for channel in slack.conversations_list(limit=200)["channels"]:
-            if channel["name"].endswith(suffix):
-                return str(channel["id"])
-        time.sleep(0.1)
-    raise AssertionError(f"no channel named *{suffix}")
 
 
 def soak(database_url: str, duration: float, every: float = 300.0, rate: float = RATE,

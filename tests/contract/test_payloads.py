@@ -59,7 +59,9 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 def send(sb: Sandbox, kind: str, body: dict[str, Any]) -> Any:
     if kind == "event":
-        return sb.sim.send(json.dumps(body), "application/json")
+        reply = sb.sim.send(json.dumps(body), "application/json")
+        sb.inbox.wait_idle()  # applied after the answer: wait until it was
+        return reply
     if kind == "interaction":
         form = urllib.parse.urlencode({"payload": json.dumps(body)})
     else:

@@ -40,8 +40,9 @@ def test_replicas_started_together_on_an_empty_database_all_become_healthy(
         env = {"SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": fake.url, "DATABASE_URL": database_url,
                "DB_CONNECT_TIMEOUT": "60", "LOG_LEVEL": "INFO"}
-        procs = [processes.start("serve", {**env, "PORT": str(port)}, tmp_path)
-                 for port in ports]
+        procs = [processes.start("serve", {**env, "PORT": str(port),
+                                           "SPOOL_DIR": str(tmp_path / f"spool-{port}")},
+                                 tmp_path) for port in ports]
         errors = []
         try:
             if proxy is not None:  # both are connecting to migrate: let them in together

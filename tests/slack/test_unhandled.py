@@ -66,12 +66,16 @@ def test_an_unsigned_request_is_still_refused(sandbox: Sandbox) -> None:
 
 def test_a_listener_that_fails_still_fails(sandbox: Sandbox,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only unhandled requests become 200; a handled event that cannot be stored is not."""
+    """Only unhandled requests become 200; a handled event that cannot be kept is not.
+
+    The database is not needed to answer (the event waits in the inbox); the inbox's own
+    file is: if the append fails, Slack must redeliver.
+    """
     sb = sandbox
 
-    def broken():  # type: ignore[no-untyped-def]
-        raise OSError("database unavailable")
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("No space left on device")
 
-    monkeypatch.setattr(sb.db, "session", broken)
+    monkeypatch.setattr(sb.inbox.spool, "append", broken)
     message = sb.fake.user_message(sb.general, "U0ALICE", "hello")
     assert sb.sim.message(message, sb.general).status == 500

@@ -83,13 +83,13 @@ def test_kept_messages_go_a_retention_period_after_resolution(db: Database,
     incidents.reopen(db, clock, reopened.id, "U1")
 
     clock.set(start + 29 * DAY)
-    assert purge_stored(deps, None, batch=3) == (0, 0)  # type: ignore[arg-type]
+    assert purge_stored(deps, None, batch=3) == (0, 0, 0)  # type: ignore[arg-type]
     assert _kept(db) == {"C1": 7, "C2": 7, "C3": 7, "CALERTS": 1}
 
     clock.set(start + 31 * DAY)
-    assert purge_stored(deps, None, batch=3, max_batches=2) == (0, 6)  # type: ignore[arg-type]
+    assert purge_stored(deps, None, batch=3, max_batches=2) == (0, 6, 0)  # type: ignore[arg-type]
     assert sum(_kept(db).values()) == 22 - 6  # a backlog drains over runs, a batch at a time
-    assert purge_stored(deps, None, batch=3) == (0, 2)  # type: ignore[arg-type]
+    assert purge_stored(deps, None, batch=3) == (0, 2, 0)  # type: ignore[arg-type]
     assert _kept(db) == {"C2": 7, "C3": 7}  # reopened and live incidents keep theirs
     # What was pinned stays on the timeline: only the kept copies of messages go.
     assert incidents.get(db, resolved.id, "T1").status == "resolved"
@@ -104,9 +104,30 @@ def test_processed_event_ids_are_forgotten_after_a_week(db: Database,
             events.claim(s, f"Ev{n}", start)
         events.claim(s, "EvNEW", start + 5 * DAY)
     clock.set(start + 6 * DAY)
-    assert purge_stored(deps, None, batch=2) == (0, 0)  # type: ignore[arg-type]
+    assert purge_stored(deps, None, batch=2) == (0, 0, 0)  # type: ignore[arg-type]
     clock.set(start + 7 * DAY + dt.timedelta(seconds=1))
-    assert purge_stored(deps, None, batch=2) == (5, 0)  # type: ignore[arg-type]
+    assert purge_stored(deps, None, batch=2) == (5, 0, 0)  # type: ignore[arg-type]
     with db.session() as s:
         assert list(s.scalars(select(ProcessedEvent.event_id))) == ["EvNEW"]
         assert not events.claim(s, "EvNEW", clock.now())  # still a duplicate
+
+
+def test_reaction_marks_are_forgotten_with_the_event_ids(db: Database, clock: FixedClock) -> None:
+    """A mark (and a tombstone) outlives the redeliveries it orders, then goes."""
+    from storage import timeline as stored
+    from storage.models import ReactionMark
+
+    start = clock.now()
+    deps = _deps(db, clock)
+    with db.session() as s:
+        for n in range(3):
+            assert stored.mark_reaction(s, channel_id="C1", ts=f"1.{n}", user_id="U1",
+                                        event_ts=f"1.{n}", removed=n == 0, now=start)
+        assert stored.mark_reaction(s, channel_id="C1", ts="2.0", user_id="U1",
+                                    event_ts="2.0", removed=True, now=start + 5 * DAY)
+    clock.set(start + 6 * DAY)
+    assert purge_stored(deps, None, batch=2) == (0, 0, 0)  # type: ignore[arg-type]
+    clock.set(start + 7 * DAY + dt.timedelta(seconds=1))
+    assert purge_stored(deps, None, batch=2) == (0, 0, 3)  # type: ignore[arg-type]
+    with db.session() as s:
+        assert list(s.scalars(select(ReactionMark.message_ts))) == ["2.0"]

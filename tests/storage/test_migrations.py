@@ -82,7 +82,7 @@ def test_existing_entries_get_the_numbers_they_were_listed_under(fresh_url: str)
                 (2, "e6", 1), (2, "e3", 2)]
             assert s.scalars(select(Incident.last_entry_seq).order_by(Incident.id)).all() == [
                 4, 2]
-            # 0006_private_incidents: existing incidents are public and hold no roles.
+            # 0007_private_incidents: existing incidents are public and hold no roles.
             assert s.execute(select(Incident.is_private, Incident.roles)
                              .order_by(Incident.id)).all() == [(False, None), (False, None)]
             # The next entry continues the incident's count.

@@ -100,7 +100,8 @@ def test_with_the_messages_tab_off_the_truth_is_told_once_and_nobody_blamed(tran
         sb.deps.clock.set(SLOT + HOUR)  # type: ignore[attr-defined]
         assert notify.run_reminders(sb.deps, sb.app.client).sent == 2
         assert sorted(who for who, _ in dm_posts(sb, before)) == ["U0BOB", "U0CARA"]
-        assert healthz(sb) == (200, {"ok": True, "database": "ok", "slack": "ok"})
+        assert healthz(sb) == (200, {"ok": True, "database": "ok", "slack": "ok",
+                                     "inbox": 0})
 
 
 @pytest.mark.parametrize("refusal", ["account_inactive", "invalid_auth", "token_revoked",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from pathlib import Path
 
 from bot.app import build_app
 from bot.deps import Deps
@@ -85,11 +87,13 @@ def test_redelivered_and_repeated_pins_give_one_entry(sandbox: Sandbox) -> None:
     assert len(sb.fake.ephemerals) == 2  # the redeliveries confirmed nothing twice
 
 
-def test_two_replicas_handling_the_same_event_store_it_once(sandbox: Sandbox) -> None:
+def test_two_replicas_handling_the_same_event_store_it_once(sandbox: Sandbox,
+                                                             tmp_path: Path) -> None:
     sb = sandbox
     channel = open_incident(sb)
     message = post(sb, channel, "U0ALICE", "both replicas get this one")
-    deps = Deps(settings=sb.settings, db=Database(sb.settings.database_url), clock=sb.deps.clock)
+    settings = dataclasses.replace(sb.settings, spool_dir=tmp_path / "replica-2")
+    deps = Deps(settings=settings, db=Database(sb.settings.database_url), clock=sb.deps.clock)
     server = Server(build_app(deps), deps.db).start()
     try:
         other = SlackSimulator(server.url, SIGNING_SECRET, team_id=sb.fake.team_id,
@@ -262,7 +266,7 @@ def test_long_and_non_ascii_messages_survive_whole(sandbox: Sandbox) -> None:
     assert all(len(n["text"]) < 4000 for n in ephemerals(sb, 2))
 
 
-def test_a_pin_during_a_database_outage_is_kept_after_slacks_redelivery(
+def test_a_pin_during_a_database_outage_is_answered_kept_and_applied_when_it_is_back(
         sandbox: Sandbox) -> None:
     sb = sandbox
     channel = open_incident(sb)
@@ -270,18 +274,23 @@ def test_a_pin_during_a_database_outage_is_kept_after_slacks_redelivery(
     event = sb.fake.add_reaction(channel, before["ts"], "pushpin", "U0LEAD")
     during = sb.fake.user_message(channel, "U0BOB", "posted during the outage")
     with database_down(sb):
-        assert sb.sim.event(event, event_id="EvOUTAGE0001").status == 500
-        assert sb.sim.message(during, channel, event_id="EvOUTAGE0002").status == 500
-    assert entries(sb, kind="message") == [] and not sb.fake.ephemerals
-    # Slack redelivers both with the same event ids once the bot answers again.
+        assert sb.sim.event(event, event_id="EvOUTAGE0001").status == 200
+        assert sb.sim.message(during, channel, event_id="EvOUTAGE0002").status == 200
+        assert sb.inbox.spool.depth == 2 and sb.inbox.outage
+        assert not sb.fake.ephemerals
+        sb.deps.clock.advance(minutes=30)  # type: ignore[attr-defined]  (past Slack's retries)
+        assert sb.inbox.wait_idle() and sb.inbox.spool.depth == 2
+    assert sb.inbox.wait_idle()
+    assert sb.inbox.spool.depth == 0
+    # Slack's redeliveries of events already answered change nothing.
     assert sb.sim.message(during, channel, event_id="EvOUTAGE0002", retry_num=1).status == 200
     assert sb.sim.event(event, event_id="EvOUTAGE0001", retry_num=1).status == 200
-    assert sb.sim.event(event, event_id="EvOUTAGE0001", retry_num=2).status == 200
     react(sb, channel, during["ts"], "U0LEAD")
     assert [e.text for e in entries(sb, kind="message")] == ["posted before the outage",
                                                              "posted during the outage"]
     assert reactions(sb) == sorted([(before["ts"], "U0LEAD"), (during["ts"], "U0LEAD")])
     ephemerals(sb, 2)
+    assert len(sb.fake.ephemerals) == 2
     assert not any(sb.fake.calls_to(m) for m in READS)
 
 
@@ -297,3 +306,38 @@ def test_every_message_subtype_is_answered_and_the_bot_is_in_the_channel(
     assert sb.sim.event({"type": "message", "channel": channel, "text": "no ts"}).status == 200
     assert stored_messages(sb, channel) == []
     assert "nhandled" not in caplog.text
+
+
+def test_a_late_redelivery_of_a_pin_does_not_bring_back_what_was_unpinned(
+        sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = open_incident(sb)
+    message = post(sb, channel, "U0ALICE", "pinned, then unpinned")
+    pinned = sb.fake.add_reaction(channel, message["ts"], "pushpin", "U0LEAD")
+    unpinned = sb.fake.remove_reaction(channel, message["ts"], "pushpin", "U0LEAD")
+    # The pin's first delivery failed; its unpin came through; then Slack redelivered the pin.
+    assert sb.sim.event(unpinned, event_id="EvUNPIN00001").status == 200
+    assert sb.sim.event(pinned, event_id="EvPIN00000001", retry_num=1).status == 200
+    assert entries(sb, kind="message") == [] and reactions(sb) == []
+    assert sb.inbox.spool.depth == 0 and not sb.fake.ephemerals
+    # Pinning it again later works.
+    react(sb, channel, message["ts"], "U0BOB")
+    assert [e.text for e in entries(sb, kind="message")] == ["pinned, then unpinned"]
+
+
+def test_the_bots_own_messages_are_kept_so_pinning_the_card_costs_no_read(
+        sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = open_incident(sb)
+    (card_ts,) = sb.fake.pinned(channel)
+    card = next(m for m in sb.fake.messages(channel) if m["ts"] == card_ts)
+    assert card["user"] == sb.fake.bot_user_id and card["bot_id"] == sb.fake.bot_id
+    # Slack sends the bot's own post to it as a message event, like anyone's.
+    assert sb.sim.message(card, channel).status == 200
+    assert [m.ts for m in stored_messages(sb, channel)] == [card_ts]
+    sb.fake.reset_calls()
+    react(sb, channel, card_ts, "U0LEAD")
+    ephemerals(sb, 1)
+    (entry,) = entries(sb, kind="message")
+    assert entry.message_ts == card_ts and entry.author_name == "Sitrep"
+    assert not any(sb.fake.calls_to(m) for m in READS)

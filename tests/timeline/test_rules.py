@@ -186,6 +186,43 @@ def test_notes_validate_and_remove_checks_the_number(db: Database, incident) -> 
     assert [e.kind for e in rules.timeline(db, incident.id).entries] == ["event"]
 
 
+def test_reaction_events_apply_in_slack_time_and_removals_are_remembered(
+        db: Database, incident) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(NOW)
+    message = Message("C1", "1714734000.000100", "hello", "U5")
+    assert rules.remember(db, clock, message, "T1")
+    pin = {"incident_id": incident.id, "message": message, "author_name": "eve",
+           "text": "hello", "link": None, "user_id": "U2"}
+    unpin = {"channel_id": "C1", "ts": message.ts, "user_id": "U2", "team_id": "T1"}
+
+    def messages() -> list[str]:
+        return [e.text for e in rules.timeline(db, incident.id).entries if e.kind == "message"]
+
+    # The unpin (t=20) arrives before its pin (t=10): the late pin changes nothing.
+    assert rules.unpin(db, clock, event_id="E2", event_ts="1714734020.000000",
+                       **unpin).status == "ignored"
+    assert rules.pin(db, clock, event_id="E1", event_ts="1714734010.000000",
+                     **pin).status == "stale"
+    assert messages() == []
+    # A pin after the removal (t=30) counts; a redelivered copy of the old one still not.
+    assert rules.pin(db, clock, event_id="E3", event_ts="1714734030.000000",
+                     **pin).status == "added"
+    assert rules.unpin(db, clock, event_id="E4", event_ts="1714734040.000000",
+                       **unpin).status == "removed"
+    assert rules.pin(db, clock, event_id="E5", event_ts="1714734035.000000",
+                     **pin).status == "stale"
+    assert messages() == []
+    # An old unpin arriving after a newer pin does not remove it.
+    assert rules.pin(db, clock, event_id="E6", event_ts="1714734050.000000",
+                     **pin).status == "added"
+    assert rules.unpin(db, clock, event_id="E7", event_ts="1714734045.000000",
+                       **unpin).status == "stale"
+    assert messages() == ["hello"]
+    # Another person's events are ordered on their own.
+    assert rules.pin(db, clock, event_id="E8", event_ts="1714734001.000000",
+                     **{**pin, "user_id": "U3"}).status == "already"
+
+
 def test_pins_resolve_incidents_only_in_their_own_workspace(db: Database, incident) -> None:  # type: ignore[no-untyped-def]
     """C1 is T1's incident channel: a reaction or an unpin that says T2 finds no incident."""
     clock = FixedClock(NOW)

@@ -1,7 +1,7 @@
 """private incidents and incident roles: incidents.is_private, incidents.roles
 
-Revision ID: 0006_private_incidents
-Revises: 0005_purge_indexes
+Revision ID: 0007_private_incidents
+Revises: 0006_reaction_marks
 Create Date: 2026-11-26 15:15:00.000000
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006_private_incidents'
-down_revision: str | None = '0005_purge_indexes'
+revision: str = '0007_private_incidents'
+down_revision: str | None = '0006_reaction_marks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
