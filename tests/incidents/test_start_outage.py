@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.sandbox.sandbox import Sandbox
@@ -23,9 +24,12 @@ def _responses_after(sb: Sandbox, before: int) -> list[str]:
     return [r.get("text", "") for r in sb.fake.responses[before:]]
 
 
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
 def test_a_start_cut_by_an_outage_is_told_and_the_same_start_again_converges(
-        sandbox: Sandbox) -> None:
+        sandbox: Sandbox, private: bool) -> None:
+    """A private incident's channel is private: the retry finds it among private channels."""
     sb = sandbox
+    command = f"start {'private ' if private else ''}sev2 Login failures"
     outage = contextlib.ExitStack()
     cut: list[bool] = []
 
@@ -38,7 +42,7 @@ def test_a_start_cut_by_an_outage_is_told_and_the_same_start_again_converges(
 
     sb.fake.fail("conversations.create", "ratelimited", times=1, when=cut_the_database)
     before = len(sb.fake.responses)
-    assert sb.sim.command("start sev2 Login failures", channel=sb.general).status == 200
+    assert sb.sim.command(command, channel=sb.general).status == 200
     (told,) = _responses_after(sb, before)
     assert "INC-1 was opened but not finished" in told and "`/incident start` again" in told
     assert "nothing was changed" not in told
@@ -46,9 +50,10 @@ def test_a_start_cut_by_an_outage_is_told_and_the_same_start_again_converges(
     sb.fake.clear_failures()
     created = [c for c in sb.fake.channels.values() if c["name"].startswith("inc-")]
     assert [c["name"] for c in created] == ["inc-1-login-failures"]
+    assert created[0]["is_private"] is private
 
     before = len(sb.fake.responses)
-    assert sb.sim.command("start sev2 Login failures", channel=sb.general).status == 200
+    assert sb.sim.command(command, channel=sb.general).status == 200
     assert sb.fake.wait_for(lambda: any("is open" in t for t in _responses_after(sb, before)))
     with sb.db.session() as s:
         found = list(s.scalars(select(Incident)))
