@@ -135,7 +135,9 @@ def _bad(sb: Sandbox, body: str, content_type: str,
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         reply = sb.sim.send(body, content_type)
-    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # Sitrep's own lines: waitress may warn that its queue is busy on a loaded machine.
+    lines = [r for r in caplog.records
+             if r.levelno >= logging.WARNING and not r.name.startswith("waitress")]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     assert lines[0].exc_info is None and "malformed" in lines[0].getMessage()
     assert "Traceback" not in reply.body
