@@ -19,6 +19,7 @@ does for the sync clients.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -82,11 +83,10 @@ class SocketModeConnection:
 
     async def _open(self) -> None:
         from slack_sdk.errors import SlackApiError
-        from slack_sdk.socket_mode.aiohttp import SocketModeClient
         from slack_sdk.web.async_client import AsyncWebClient
 
         web = AsyncWebClient(base_url=self.api_url) if self.api_url else AsyncWebClient()
-        client = SocketModeClient(self.app_token, web_client=web,
+        client = _client_class()(self.app_token, web_client=web,
                                   ping_interval=self.ping_interval,
                                   logger=logging.getLogger("sitrep.socket_mode.client"))
         client.socket_mode_request_listeners.append(self._on_request)
@@ -151,4 +151,27 @@ class SocketModeConnection:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._pool.shutdown(wait=False)
+
+
+@functools.cache
+def _client_class() -> type:
+    """slack_sdk's aiohttp client, except that a ``disconnect`` of reason ``warning`` is
+    logged, not obeyed.
+
+    slack_sdk reconnects on every ``disconnect``. A ``warning`` only announces the
+    ``refresh_requested`` that follows about 10 s later (docs.slack.dev/apis/events-api/
+    using-socket-mode), and reconnecting at once closed the old connection under any
+    command still being handled there: its ack was lost, and Slack never redelivers a
+    command (seen once in a CI run as a command never acked after a warning).
+    """
+    from slack_sdk.socket_mode.aiohttp import SocketModeClient
+
+    class WarningsOnlyWarn(SocketModeClient):
+        async def run_message_listeners(self, message: dict, raw_message: str) -> None:
+            if message.get("type") == "disconnect" and message.get("reason") == "warning":
+                log.info("Slack will refresh the Socket Mode connection soon (warning)")
+                return
+            await super().run_message_listeners(message, raw_message)
+
+    return WarningsOnlyWarn
 
