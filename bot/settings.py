@@ -6,6 +6,7 @@ line and exits with status 2.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -22,6 +23,13 @@ DEFAULT_DATA_DIR = Path("data")
 LOG_FORMATS = ("text", "json")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+SEVERITY_NAMES = ("sev1", "sev2", "sev3", "sev4")
+DEFAULT_UPDATE_EVERY = {"sev1": dt.timedelta(minutes=30), "sev2": dt.timedelta(hours=1),
+                        "sev3": dt.timedelta(hours=4)}
+_DURATION = re.compile(r"(\d+)\s*(m|min|h|d)")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 class SettingsError(Exception):
@@ -60,6 +68,18 @@ class Settings:
     #: ``INCIDENT_RESTRICT``: ``anyone`` in the channel may change anything, or only the
     #: lead and role holders may change severity, status, roles, resolve or reopen.
     incident_restrict: str = "anyone"
+    #: ``UPDATE_EVERY``: how long an open incident of each severity may go without a status
+    #: update before its channel is nudged; a severity not named is never nudged.
+    update_every: Mapping[str, dt.timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_UPDATE_EVERY))
+    #: ``UPDATES_TO_ORIGIN``: status updates also go to the channel the incident was declared in.
+    updates_to_origin: bool = True
+    #: ``POSTMORTEM_DUE_DAYS``: working days after resolution before the lead is reminded
+    #: that the postmortem is not published.
+    postmortem_due_days: int = 5
+    #: ``DIGEST_CHANNEL`` (unset: no digest) and ``DIGEST_CRON`` (in ``INCIDENT_TIMEZONE``).
+    digest_channel: str | None = None
+    digest_cron: str = "0 9 * * mon"
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -152,6 +172,43 @@ def _restrict(env: Mapping[str, str]) -> str:
     return value
 
 
+def _update_every(env: Mapping[str, str]) -> dict[str, dt.timedelta]:
+    """``UPDATE_EVERY``: ``sev1=30m,sev2=1h,sev3=4h`` (``off``: no nudges at all)."""
+    raw = env.get("UPDATE_EVERY", "").strip().lower()
+    if not raw:
+        return dict(DEFAULT_UPDATE_EVERY)
+    if raw in ("off", "none"):
+        return {}
+    every: dict[str, dt.timedelta] = {}
+    for part in raw.split(","):
+        name, _, value = part.strip().partition("=")
+        name, value = name.strip(), value.strip()
+        match = _DURATION.fullmatch(value)
+        if name not in SEVERITY_NAMES or not match or int(match.group(1)) == 0:
+            raise SettingsError(
+                "UPDATE_EVERY must be severity=interval pairs like sev1=30m,sev2=1h,sev3=4h "
+                f"(minutes m, hours h, days d; or off), not {part.strip()!r}")
+        if name in every:
+            raise SettingsError(f"UPDATE_EVERY names {name} twice: {raw!r}")
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+        if seconds < 300:
+            raise SettingsError(f"UPDATE_EVERY must give each severity at least 5m, not "
+                                f"{part.strip()!r}")
+        every[name] = dt.timedelta(seconds=seconds)
+    return every
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
 def _opt(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -215,6 +272,11 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"REMINDER_CRON must be a five-field crontab line like "
                             f"'0 9 * * mon-fri', not {cron!r} ({problem})")
 
+    digest_cron = env.get("DIGEST_CRON", "").strip() or Settings.digest_cron
+    if problem := cron_error(digest_cron):
+        raise SettingsError(f"DIGEST_CRON must be a five-field crontab line like "
+                            f"'0 9 * * mon', not {digest_cron!r} ({problem})")
+
     level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
@@ -260,4 +322,9 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
                                             minimum=1, maximum=36500),
         incident_roles=_roles(env),
         incident_restrict=_restrict(env),
+        update_every=_update_every(env),
+        updates_to_origin=_bool(env, "UPDATES_TO_ORIGIN", True),
+        postmortem_due_days=_int(env, "POSTMORTEM_DUE_DAYS", 5, minimum=1, maximum=365),
+        digest_channel=_opt(env, "DIGEST_CHANNEL"),
+        digest_cron=digest_cron,
     )

@@ -136,6 +136,12 @@ class Incident(Base):
     #: Roles other than the lead (``lead_user_id``): role name → user id. Replaced whole on
     #: each change (a JSON column is not change-tracked in place).
     roles: Mapped[dict[str, Any] | None]
+    #: When the last status update (``/incident update``) or status change was posted: the
+    #: update nudge's clock starts here (``bot.updates.nudges``).
+    last_update_at: Mapped[dt.datetime | None]
+    #: When the next status update is due (None: none expected: resolved, ``monitoring``, or a
+    #: severity ``UPDATE_EVERY`` does not name); shown on the card, nudged after.
+    next_update_at: Mapped[dt.datetime | None]
 
     entries: Mapped[list[TimelineEntry]] = relationship(back_populates="incident")
 
@@ -331,3 +337,53 @@ class PostmortemVersion(Base):
     markdown: Mapped[str] = mapped_column(Text)
     published_by: Mapped[str] = mapped_column(String(32))
     published_at: Mapped[dt.datetime]
+
+
+class Announcement(Base):
+    """Sitrep's first message about an incident in one channel (the announcement channel,
+    the channel it was declared in): later status updates go in its thread."""
+
+    __tablename__ = "announcements"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+
+
+class DueWork(Base):
+    """One piece of due work other than a task's reminders (those live in ``tasks``): an
+    incident's update nudge, its postmortem follow-up, the weekly digest.
+
+    ``kind`` says which, ``key`` which one of its kind (unique together). ``due_at`` is when
+    it is next looked at (None: nothing due); a pass claims due rows under a lease
+    (``lease_owner``/``lease_until``) exactly like task reminders, and a refusal not
+    understood backs off (``failures``/``retry_at``). ``hold_until`` is a person's snooze;
+    ``message_channel_id``/``message_ts`` the last message it posted (a pending nudge is
+    deleted when an update is posted); ``runs`` how many times it was delivered.
+    """
+
+    __tablename__ = "due_work"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_due_work_key"),
+        Index("ix_due_work_due", "kind", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"))
+    due_at: Mapped[dt.datetime | None]
+    hold_until: Mapped[dt.datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None]
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    retry_at: Mapped[dt.datetime | None]
+    runs: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_run_at: Mapped[dt.datetime | None]
+    message_channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
