@@ -84,6 +84,16 @@ def latest_of(session: Session, incident_id: int, kinds: tuple[str, ...], *,
             TimelineEntry.occurred_at >= since, TimelineEntry.occurred_at < before))
 
 
+def latest_event(session: Session, incident_id: int,
+                 event_type: str) -> TimelineEntry | None:
+    """The incident's most recently recorded event of ``event_type`` (``None``: none yet)."""
+    return session.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == "event",
+               TimelineEntry.event_type == event_type)
+        .order_by(TimelineEntry.id.desc()).limit(1)).first()
+
+
 # -- pinned messages and who pinned them ------------------------------------------------------
 
 def _insert(session: Session, model: type[Any]):  # type: ignore[no-untyped-def]

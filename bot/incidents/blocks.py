@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.common.splitting import cut
 from bot.common.text import mrkdwn, readable
 from bot.common.timeparse import format_duration, format_time
 from bot.slack import limits
 from bot.slack.blocks import modal, plain
-from storage.models import Incident
+from storage.models import Incident, TimelineEntry
 
 STATUS_EMOJI = {
     "investigating": ":mag:",
@@ -52,10 +53,34 @@ def roles_line(incident: Incident, roles: Sequence[str]) -> str | None:
     return " · ".join(parts) or None
 
 
-def incident_card(incident: Incident, tz: ZoneInfo, roles: Sequence[str] = ()
-                  ) -> tuple[str, list[dict[str, Any]]]:
+#: Characters of the latest status update shown on the card (the update itself has it all).
+CARD_UPDATE_CHARS = 300
+
+
+def update_lines(incident: Incident, latest: TimelineEntry | None, tz: ZoneInfo) -> str | None:
+    """The card's status-update section: the latest update (short) and when the next is due.
+
+    ``None`` before any update when no next one is due either (a sev4, ``UPDATE_EVERY=off``).
+    """
+    lines = []
+    if latest is not None:
+        data = latest.data or {}
+        said = cut(" ".join(str(data.get("impact") or "").split()), CARD_UPDATE_CHARS)
+        lines.append(f"*Latest update* (#{data.get('number', '?')}, "
+                     f"{format_time(latest.created_at, tz)}, <@{latest.actor_user_id}>): "
+                     f"{mrkdwn(said)}")
+    if incident.next_update_at is not None:
+        lines.append(f"*Next update* due by {format_time(incident.next_update_at, tz)} "
+                     "(`/incident update`)")
+    elif latest is not None and incident.status != "resolved":
+        lines.append("*Next update*: none expected")
+    return limits.fit("\n".join(lines), limits.SECTION_TEXT) if lines else None
+
+
+def incident_card(incident: Incident, tz: ZoneInfo, roles: Sequence[str] = (), *,
+                  latest: TimelineEntry | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The pinned card: title, severity, status, lead, start (and end), the other roles,
-    and a link back."""
+    the latest status update and when the next is due, and a link back."""
     fields = [
         f"*Severity*\n{SEVERITY_EMOJI.get(incident.severity, '')} {incident.severity.upper()}",
         f"*Status*\n{STATUS_EMOJI.get(incident.status, '')} {incident.status.capitalize()}",
@@ -78,6 +103,9 @@ def incident_card(incident: Incident, tz: ZoneInfo, roles: Sequence[str] = ()
     if line:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": limits.fit(line, limits.SECTION_TEXT)}})
+    updates = update_lines(incident, latest, tz)
+    if updates:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": updates}})
     context = [":lock: Private: only this channel's members see this incident"] \
         if incident.is_private else []
     if incident.origin_channel_id and incident.origin_channel_id != incident.channel_id:

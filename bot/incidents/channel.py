@@ -59,7 +59,7 @@ def open_incident(
         incident = incidents.open_incident(
             deps.db, deps.clock, team_id=team_id, user_id=user_id, title=title,
             severity=severity, description=description, origin_channel_id=origin_channel_id,
-            private=private,
+            private=private, update_every=deps.settings.update_every,
         )
     else:
         log.info("resuming the unfinished start of %s", incident.ref)
@@ -131,8 +131,7 @@ def create_channel(deps: Deps, client: WebClient, incident: Incident) -> tuple[s
 
 def post_card(deps: Deps, client: WebClient, incident: Incident) -> None:
     """Post and pin the incident card in its channel."""
-    text, card = blocks.incident_card(incident, deps.settings.timezone,
-                                      deps.settings.incident_roles)
+    text, card = card_content(deps, incident)
     resp = post_once(client, str(incident.channel_id), text=text, blocks=card,
                      metadata=card_reason(incident))
     incidents.set_card(deps.db, incident.id, resp["ts"])
@@ -159,7 +158,10 @@ def announce(deps: Deps, client: WebClient, incident: Incident,
         target = deps.channels.resolve(client, configured)
         if (target and target not in (incident.origin_channel_id, incident.channel_id)
                 and access.may_post_in(incident, target)):
-            join_and_post(client, target, text=text, metadata=metadata)
+            posted = join_and_post(client, target, text=text, metadata=metadata)
+            # Status updates go in this announcement's thread (``bot.updates``).
+            incidents.record_announcement(deps.db, deps.clock, incident.id, target,
+                                          posted["ts"])
     except SlackApiError as exc:
         log.warning("announcing %s in %s failed: %s", incident.ref, configured,
                     error_code(exc))
@@ -169,13 +171,25 @@ def refresh_card(deps: Deps, client: WebClient, incident: Incident) -> None:
     """Re-render the pinned card after a change (a failure is logged, never raised)."""
     if not (incident.channel_id and incident.card_ts):
         return
-    text, card = blocks.incident_card(incident, deps.settings.timezone,
-                                      deps.settings.incident_roles)
+    try:
+        text, card = card_content(deps, incident)
+    except Exception as exc:  # the change is stored; the next refresh shows it
+        if not is_unavailable(exc):
+            raise
+        log.warning("card of %s not refreshed: database unavailable", incident.ref)
+        return
     try:
         client.chat_update(channel=incident.channel_id, ts=incident.card_ts, text=text,
                            blocks=card, metadata=card_reason(incident))
     except SlackApiError as exc:
         log.warning("updating the card of %s failed: %s", incident.ref, error_code(exc))
+
+
+def card_content(deps: Deps, incident: Incident) -> tuple[str, list[dict[str, Any]]]:
+    """The card's text and blocks, with the latest status update (one read)."""
+    latest = incidents.latest_update(deps.db, incident.id)
+    return blocks.incident_card(incident, deps.settings.timezone,
+                                deps.settings.incident_roles, latest=latest)
 
 
 def card_reason(incident: Incident) -> dict[str, Any]:

@@ -14,8 +14,9 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.common import text as slacktext
@@ -23,10 +24,10 @@ from bot.common import timeparse
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
 from bot.common.timeparse import Frame, Reading, format_time
+from storage import announcements, due, timeline
 from storage import incidents as repo
-from storage import timeline
 from storage.db import Database
-from storage.models import Incident
+from storage.models import Incident, TimelineEntry
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
@@ -48,6 +49,73 @@ FACTS = {
     "escalation": ("escalation", "Escalation"),
     "misleading": ("misleading", "Misleading paths"),
 }
+
+
+#: ``UPDATE_EVERY``: severity → how long an open incident may go without a status update.
+UpdateEvery = Mapping[str, dt.timedelta]
+#: The due work that nudges an incident's channel for an update (``storage.due``); its row
+#: always mirrors ``Incident.next_update_at``.
+NUDGE = "nudge"
+#: A person's choice of "no further updates expected" (``next_update_due``).
+NO_FURTHER = "none"
+#: Events that count as a status update for the update clock (besides ``update`` itself).
+STATUS_EVENTS = ("status", "resolved", "reopened")
+
+
+def nudge_key(incident_id: int) -> str:
+    """The key of an incident's update nudge in ``due_work``."""
+    return f"incident:{incident_id}"
+
+
+def next_update_due(status: str, severity: str, every: UpdateEvery, now: dt.datetime,
+                    chosen: dt.timedelta | str | None = None) -> dt.datetime | None:
+    """When the next status update is due after one posted at ``now``.
+
+    ``chosen`` is what the person said: an interval, ``NO_FURTHER``, or ``None`` for the
+    usual rhythm (``every[severity]``). A resolved incident expects none; a chosen interval
+    is a promise and is kept in any open status; by default ``monitoring`` expects none
+    (the fix is out, people watch) and neither does a severity ``every`` does not name.
+    """
+    if status == "resolved" or chosen == NO_FURTHER:
+        return None
+    if isinstance(chosen, dt.timedelta):
+        return now + chosen
+    if status == "monitoring":
+        return None
+    interval = every.get(severity)
+    return now + interval if interval else None
+
+
+def schedule_nudge(session: Any, incident: Incident, now: dt.datetime, *,
+                   clear_snooze: bool = False) -> None:
+    """Make the incident's nudge row mirror its ``next_update_at``, in the caller's
+    transaction. An update clears a snooze (``clear_snooze``); other changes keep it."""
+    extra: dict[str, Any] = {"hold_until": None} if clear_snooze else {}
+    due.schedule(session, NUDGE, nudge_key(incident.id), incident.next_update_at, now=now,
+                 incident_id=incident.id, **extra)
+
+
+def _retime(session: Any, inc: Incident, event_type: str, now: dt.datetime,
+            every: UpdateEvery | None) -> None:
+    """Keep the update clock right after a change that is not an update itself.
+
+    A status change (resolve and reopen too) counts as an update: the clock restarts from
+    now. A severity change keeps the last update and applies the new severity's interval
+    to it (overdue at once when the new rhythm was not kept); in ``monitoring`` or resolved
+    nothing is expected, so it changes nothing. ``every`` None: the caller leaves the clock
+    alone.
+    """
+    if every is None:
+        return
+    if event_type in STATUS_EVENTS:
+        inc.last_update_at = now
+        inc.next_update_at = next_update_due(inc.status, inc.severity, every, now)
+    elif event_type == "severity" and inc.status not in ("monitoring", "resolved"):
+        base = inc.last_update_at or inc.created_at
+        inc.next_update_at = next_update_due(inc.status, inc.severity, every, base)
+    else:
+        return
+    schedule_nudge(session, inc, now)
 
 
 @dataclass(frozen=True)
@@ -104,9 +172,13 @@ def open_incident(
     db: Database, clock: Clock, *, team_id: str, user_id: str, title: str,
     severity: str = DEFAULT_SEVERITY, description: str | None = None,
     origin_channel_id: str | None = None, private: bool = False,
+    update_every: UpdateEvery | None = None,
 ) -> Incident:
     """Store a new incident led by the person who opened it (``private``: worked in a
-    private channel, seen only by its members; ``bot.incidents.access``)."""
+    private channel, seen only by its members; ``bot.incidents.access``).
+
+    With ``update_every``, its first status update is due one interval after it opened.
+    """
     now = clock.now()
     title = clean_title(title)
     severity = normalize_severity(severity)
@@ -124,6 +196,10 @@ def open_incident(
             text=f"Incident opened by <@{user_id}> ({kind}{severity}): {title}",
             data={"private": True} if private else None,
         )
+        if update_every is not None:
+            incident.next_update_at = next_update_due(incident.status, severity,
+                                                      update_every, now)
+            schedule_nudge(s, incident, now)
     return incident
 
 
@@ -177,6 +253,28 @@ def by_ref(db: Database, team_id: str, ref: str) -> Incident:
     if inc is None:
         raise NotFound(f"There is no incident INC-{m.group(1)} in this workspace.")
     return inc
+
+
+def latest_update(db: Database, incident_id: int) -> TimelineEntry | None:
+    """The incident's latest status update (``/incident update``), for its card."""
+    with db.session() as s:
+        return timeline.latest_event(s, incident_id, "update")
+
+
+def announcement_root(db: Database, incident_id: int, channel_id: str) -> str | None:
+    """The ``ts`` of Sitrep's first message about the incident in ``channel_id``, if known:
+    later status updates go in its thread."""
+    with db.session() as s:
+        return announcements.root(s, incident_id, channel_id)
+
+
+def record_announcement(db: Database, clock: Clock, incident_id: int, channel_id: str,
+                        ts: str) -> str:
+    """Keep ``ts`` as the incident's thread root in ``channel_id`` unless one is kept
+    already; returns the root that is kept."""
+    with db.session() as s:
+        return announcements.record(s, incident_id=incident_id, channel_id=channel_id, ts=ts,
+                                    now=clock.now())
 
 
 def list_open(db: Database, team_id: str) -> Sequence[Incident]:
@@ -240,10 +338,12 @@ def _require(incident: Incident | None) -> Incident:
     return incident
 
 
-def _change(db: Database, clock: Clock, incident_id: int, actor: str, apply) -> Change:  # type: ignore[no-untyped-def]
+def _change(db: Database, clock: Clock, incident_id: int, actor: str, apply,  # type: ignore[no-untyped-def]
+            every: UpdateEvery | None = None) -> Change:
     """Run ``apply(session, incident, now) -> (event_type, text, data) | str`` in one unit.
 
-    ``apply`` returns a string (a "nothing to do" message) or the event to record.
+    ``apply`` returns a string (a "nothing to do" message) or the event to record. With
+    ``every`` (``UPDATE_EVERY``), the update clock and its nudge follow the change.
     """
     now = clock.now()
     with db.session() as s:
@@ -251,39 +351,54 @@ def _change(db: Database, clock: Clock, incident_id: int, actor: str, apply) -> 
         outcome = apply(inc, now)
         if isinstance(outcome, str):
             return Change(inc, False, outcome)
-        event_type, message, data = outcome
-        inc.updated_at = now
-        timeline.add_event(
-            s, incident_id=inc.id, event_type=event_type, actor=actor, now=now,
-            text=message, data=data,
-        )
+        record_event(s, inc, now, actor, outcome)
+        _retime(s, inc, outcome[0], now, every)
         s.flush()
-        return Change(inc, True, message)
+        return Change(inc, True, outcome[1])
+
+
+def record_event(session: Any, inc: Incident, now: dt.datetime, actor: str,
+                 outcome: tuple[str, str, dict[str, Any] | None]) -> TimelineEntry:
+    """Append a change's ``(event_type, text, data)`` to the timeline and stamp the row."""
+    event_type, message, data = outcome
+    inc.updated_at = now
+    return timeline.add_event(session, incident_id=inc.id, event_type=event_type, actor=actor,
+                              now=now, text=message, data=data)
+
+
+def status_effect(inc: Incident, now: dt.datetime, status: str,
+                  resolution: str | None = None):  # type: ignore[no-untyped-def]
+    """Move ``inc`` to ``status`` (normalized); the event to record, or why nothing changed.
+
+    Resolving stamps the end time unless one was set by hand; leaving ``resolved`` reopens.
+    """
+    if status == inc.status and not resolution:
+        return f"{inc.ref} is already *{status}*."
+    previous = inc.status
+    if resolution:
+        inc.resolution = slacktext.clean(resolution, FIELD_LIMIT)
+    if status == "resolved" and not inc.ended_at_set:
+        inc.ended_at = now
+    if previous == "resolved" and status != "resolved":
+        return _reopen_effect(inc, now, status)
+    inc.status = status
+    if status == "resolved":
+        return "resolved", "Incident resolved", {"from": previous}
+    return "status", f"Status changed from {previous} to {status}", {
+        "from": previous, "to": status,
+    }
 
 
 def set_status(db: Database, clock: Clock, incident_id: int, actor: str, status: str,
-               resolution: str | None = None) -> Change:
+               resolution: str | None = None, *,
+               update_every: UpdateEvery | None = None) -> Change:
     """Move to ``status``; resolving stamps the end time unless one was set by hand."""
     status = normalize_status(status)
 
     def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
-        if status == inc.status and not resolution:
-            return f"{inc.ref} is already *{status}*."
-        previous = inc.status
-        if resolution:
-            inc.resolution = slacktext.clean(resolution, FIELD_LIMIT)
-        if status == "resolved" and not inc.ended_at_set:
-            inc.ended_at = now
-        if previous == "resolved" and status != "resolved":
-            return _reopen_effect(inc, now, status)
-        inc.status = status
-        if status == "resolved":
-            return "resolved", "Incident resolved", {"from": previous}
-        return "status", f"Status changed from {previous} to {status}", {
-            "from": previous, "to": status,
-        }
+        return status_effect(inc, now, status, resolution)
 
-    return _change(db, clock, incident_id, actor, apply)
+    return _change(db, clock, incident_id, actor, apply, update_every)
 
 
 def _reopen_effect(inc: Incident, now: dt.datetime, status: str = "investigating"):  # type: ignore[no-untyped-def]
@@ -294,20 +409,24 @@ def _reopen_effect(inc: Incident, now: dt.datetime, status: str = "investigating
 
 
 def resolve(db: Database, clock: Clock, incident_id: int, actor: str,
-            resolution: str | None = None) -> Change:
-    return set_status(db, clock, incident_id, actor, "resolved", resolution or None)
+            resolution: str | None = None, *,
+            update_every: UpdateEvery | None = None) -> Change:
+    return set_status(db, clock, incident_id, actor, "resolved", resolution or None,
+                      update_every=update_every)
 
 
-def reopen(db: Database, clock: Clock, incident_id: int, actor: str) -> Change:
+def reopen(db: Database, clock: Clock, incident_id: int, actor: str, *,
+           update_every: UpdateEvery | None = None) -> Change:
     def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
         if inc.status != "resolved":
             return f"{inc.ref} is still open (*{inc.status}*); nothing to reopen."
         return _reopen_effect(inc, now)
 
-    return _change(db, clock, incident_id, actor, apply)
+    return _change(db, clock, incident_id, actor, apply, update_every)
 
 
-def set_severity(db: Database, clock: Clock, incident_id: int, actor: str, value: str) -> Change:
+def set_severity(db: Database, clock: Clock, incident_id: int, actor: str, value: str, *,
+                 update_every: UpdateEvery | None = None) -> Change:
     severity = normalize_severity(value)
 
     def apply(inc: Incident, now: dt.datetime):  # type: ignore[no-untyped-def]
@@ -318,7 +437,7 @@ def set_severity(db: Database, clock: Clock, incident_id: int, actor: str, value
             "from": previous, "to": severity,
         }
 
-    return _change(db, clock, incident_id, actor, apply)
+    return _change(db, clock, incident_id, actor, apply, update_every)
 
 
 def set_lead(db: Database, clock: Clock, incident_id: int, actor: str, lead_user_id: str) -> Change:

@@ -23,6 +23,7 @@ from bot.slack import limits
 from bot.slack.client import error_code, invite, post_once
 from bot.slack.commands import COMMAND, REGISTRY, Ctx, subcommand
 from bot.slack.router import guarded
+from storage.models import Incident
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -107,14 +108,23 @@ def _apply(ctx: Ctx, change: Change, hint: str = "") -> str | None:
 def require_may_change(ctx: Ctx, what: str) -> None:
     """Under ``INCIDENT_RESTRICT=roles``, refuse (naming who can) unless the person holds a
     role of this incident (``access.may_change``)."""
-    inc = ctx.require_incident()
-    if access.may_change(inc, ctx.user_id, ctx.deps.settings.incident_restrict):
+    refuse_unless_may_change(ctx.deps, ctx.require_incident(), ctx.user_id, what)
+
+
+def refuse_unless_may_change(deps: Deps, inc: Incident, user_id: str, what: str) -> None:
+    """``require_may_change`` for an incident and person known otherwise (a form, a button)."""
+    if access.may_change(inc, user_id, deps.settings.incident_restrict):
         return
     who = ", ".join(f"<@{user}> ({incidents.role_label(role).lower()})"
                     for role, user in access.who_may_change(inc))
     raise UserError(f"Only the people holding a role of {inc.ref} may {what} here: {who}. "
                     f"Anyone can still add notes, pins and tasks; ask one of them, or "
                     f"`{COMMAND} roles` to see who holds what.")
+
+
+def _every(ctx: Ctx) -> incidents.UpdateEvery:
+    """``UPDATE_EVERY``: status and severity changes keep the update clock right."""
+    return ctx.deps.settings.update_every
 
 
 def _one_arg(ctx: Ctx, usage: str) -> str:
@@ -130,7 +140,7 @@ def status(ctx: Ctx) -> str | None:
     require_may_change(ctx, "change the status")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.set_status(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
-                                            value))
+                                            value, update_every=_every(ctx)))
 
 
 @subcommand("severity", "severity sev1|sev2|sev3|sev4", "Set the severity", aliases=("sev",),
@@ -140,7 +150,7 @@ def severity(ctx: Ctx) -> str | None:
     require_may_change(ctx, "change the severity")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.set_severity(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
-                                              value))
+                                              value, update_every=_every(ctx)))
 
 
 @subcommand("lead", "lead @user", "Hand the lead to someone (short for `role lead @user`)",
@@ -260,14 +270,15 @@ def resolve(ctx: Ctx) -> str | None:
     require_may_change(ctx, "resolve the incident")
     inc = ctx.require_incident()
     return _apply(ctx, incidents.resolve(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
-                                         ctx.args.strip() or None))
+                                         ctx.args.strip() or None, update_every=_every(ctx)))
 
 
 @subcommand("reopen", "reopen", "Reopen a resolved incident", order=34)
 def reopen(ctx: Ctx) -> str | None:
     require_may_change(ctx, "reopen the incident")
     inc = ctx.require_incident()
-    return _apply(ctx, incidents.reopen(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id))
+    return _apply(ctx, incidents.reopen(ctx.deps.db, ctx.deps.clock, inc.id, ctx.user_id,
+                                        update_every=_every(ctx)))
 
 
 def _input(view: dict[str, Any], block: str) -> Any:
