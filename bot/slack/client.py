@@ -210,6 +210,8 @@ def join_and_post(client: WebClient, channel: str, **message: Any) -> dict:
 
 #: How far back in a conversation ``find_posted`` looks for a message's metadata.
 LOOKBACK = 100
+#: How many replies of a thread it reads (a thread's first page; Slack's default is 1,000).
+THREAD_LOOKBACK = 1000
 
 
 def reason(event_type: str, **payload: str | int) -> dict[str, Any]:
@@ -238,15 +240,25 @@ def same_reason(found: Any, wanted: dict[str, Any], keys: tuple[str, ...] | None
 
 
 def find_posted(client: WebClient, channel: str, metadata: dict[str, Any], *,
-                oldest: float | None = None, keys: tuple[str, ...] | None = None) -> dict | None:
+                oldest: float | None = None, keys: tuple[str, ...] | None = None,
+                thread_ts: str | None = None) -> dict | None:
     """The bot's message in ``channel``'s recent history that carries ``metadata``, if any.
 
-    One ``conversations.history`` read (``include_all_metadata``), newest first.
+    One ``conversations.history`` read (``include_all_metadata``), newest first; for a reply
+    in a thread (``thread_ts``), one ``conversations.replies`` read of that thread instead:
+    history lists only a channel's top-level messages
+    (https://docs.slack.dev/reference/methods/conversations.history).
     """
     args: dict[str, Any] = {"channel": channel, "limit": LOOKBACK, "include_all_metadata": True}
     if oldest is not None:
         args["oldest"] = f"{max(0.0, oldest):.6f}"
-    for msg in client.conversations_history(**args).get("messages") or []:
+    if thread_ts:
+        args["limit"] = THREAD_LOOKBACK
+        messages = client.conversations_replies(ts=thread_ts, **args).get("messages") or []
+        messages = list(reversed(messages))  # oldest first, the root leading: newest first
+    else:
+        messages = client.conversations_history(**args).get("messages") or []
+    for msg in messages:
         if same_reason(msg.get("metadata"), metadata, keys):
             return msg
     return None
@@ -257,8 +269,8 @@ def post_once(client: WebClient, channel: str, *, metadata: dict[str, Any] | Non
     """``chat.postMessage`` that is repeated after a lost answer only if it did not land.
 
     When Slack answers 5xx or the connection drops, the message may be posted all the same;
-    its ``metadata`` is looked up in the channel's recent history, and the post is repeated
-    (once) only if it is not there. Without metadata nothing is repeated.
+    its ``metadata`` is looked up in the channel's recent history (a reply: in its thread), and
+    the post is repeated (once) only if it is not there. Without metadata nothing is repeated.
     """
     if metadata is None:
         return client.chat_postMessage(channel=channel, **message).data  # type: ignore[return-value]
@@ -270,7 +282,7 @@ def post_once(client: WebClient, channel: str, *, metadata: dict[str, Any] | Non
             raise
         log.warning("chat.postMessage in %s: answer lost (%s); checking whether it landed",
                     channel, exc.__class__.__name__)
-        found = find_posted(client, channel, metadata)
+        found = find_posted(client, channel, metadata, thread_ts=message.get("thread_ts"))
         if found is not None:
             return {"ok": True, "channel": channel, "ts": found["ts"], "message": found}
         return client.chat_postMessage(channel=channel, metadata=metadata,
