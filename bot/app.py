@@ -22,6 +22,7 @@ from bot.slack import router, wire
 from bot.slack.client import make_client
 from bot.tasks import slack as tasks
 from bot.timeline import slack as timeline
+from bot.updates import slack as updates
 from storage.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class _OwnClientsToken(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_OwnClientsToken())
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
-LISTENERS = [router, incidents, timeline, tasks, postmortem]
+LISTENERS = [router, incidents, timeline, tasks, postmortem, updates]
 
 
 class SitrepApp(App):

@@ -91,7 +91,7 @@ LAYERS = [
     ("storage",),
     ("bot.common", "bot.metrics", "bot.logs"),
     ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
-    ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem"),
+    ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem", "bot.updates"),
     ("bot.app", "bot.background", "bot.socket_mode"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),
 ]

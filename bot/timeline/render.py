@@ -37,6 +37,7 @@ EVENT_EMOJI = {
     "role": ":busts_in_silhouette:",
     "resolved": ":white_check_mark:",
     "reopened": ":leftwards_arrow_with_hook:",
+    "update": ":mega:",
     "started": ":clock1:",
     "detected": ":clock1:",
     "ended": ":clock1:",

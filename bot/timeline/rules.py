@@ -96,8 +96,9 @@ class Timeline:
 
 # -- the story and the audit trail -------------------------------------------------------------
 
-#: Events that are part of the story when made while the incident was live.
-LIVE_EVENTS = frozenset({"status", "severity", "lead", "resolved", "reopened"})
+#: Events that are part of the story when made while the incident was live (``update``: a
+#: status update for stakeholders, ``bot.updates``).
+LIVE_EVENTS = frozenset({"status", "severity", "lead", "resolved", "reopened", "update"})
 #: Entries people put on the timeline: always part of the story, at their own times.
 STORY_KINDS = frozenset({"message", "note"})
 
