@@ -51,6 +51,10 @@ class Chat(Arguments):
         user = args.get("user")
         if not user or user not in self.users:
             raise SlackError("user_not_found")
+        if self.strict_membership and user not in self._members[cid]:
+            # https://docs.slack.dev/reference/methods/chat.postEphemeral: user_not_in_channel
+            # ("Intended recipient is not in the specified channel")
+            raise SlackError("user_not_in_channel")
         content = self._content(args, required=True)
         content.pop("_warning", None)
         ts = self._next_ts()
