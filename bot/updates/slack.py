@@ -32,7 +32,7 @@ from bot.common.errors import UserError
 from bot.common.text import clean
 from bot.common.timeparse import format_time
 from bot.deps import Deps
-from bot.incidents import access
+from bot.incidents import access, privacy
 from bot.incidents import channel as incident_channel
 from bot.incidents import rules as incidents
 from bot.incidents import slack as incident_slack
@@ -224,6 +224,9 @@ def register(app: App, deps: Deps) -> None:
                 client.chat_postEphemeral(channel=incident.channel_id, user=user_id, text=text)
 
         def work() -> str | None:
+            if not privacy.can_see(deps, client, incident, user_id):
+                log.warning("update form for %s from a non-member; refused", incident.ref)
+                return None  # a private incident does not exist for them: say nothing
             incident_slack.refuse_unless_may_change(deps, incident, user_id, WHAT)
             posted = rules.post_update(
                 deps.db, deps.clock, incident.id, user_id, impact=_value(view, "impact") or "",

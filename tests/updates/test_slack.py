@@ -256,3 +256,16 @@ def test_an_answer_lost_in_a_thread_is_not_posted_twice(sb: Sandbox, failure: st
     assert len(updates_in(sb, sb.general)) == 2
     first, second = updates_in(sb, sb.general)
     assert second["thread_ts"] == first["ts"] == first["thread_ts"]  # one root, one reply
+
+
+def test_a_private_incidents_form_from_a_non_member_posts_nothing(sb: Sandbox) -> None:
+    private = start(sb, "private sev1 Leaked key")["id"]
+    view = open_form(sb, private)
+    reply = sb.sim.view_submission(view, FORM, user="U0ALICE")  # not in the channel
+    assert reply.status == 200
+    assert sb.fake.wait_for(lambda: bool(sb.fake.calls_to("conversations.members")))
+    sb.sim.view_submission(view, FORM)  # the lead's own submission goes through
+    assert sb.fake.wait_for(lambda: len(update_entries(sb)) == 1)
+    assert [e.actor_user_id for e in update_entries(sb)] == ["U0LEAD"]
+    assert sb.fake.wait_for(lambda: len(sb.fake.ephemerals) == 1)
+    assert len(updates_in(sb, private)) == 1 and sb.fake.ephemerals[0]["user"] == "U0LEAD"
