@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Modules of the functional core, besides ``bot/common/`` and every ``rules.py``.
 PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
-              "bot.postmortem.templates", "bot.slack.errors"}
+              "bot.postmortem.templates", "bot.slack.errors", "bot.due.outcome", "bot.due.pump"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 
 from bot.common.cron import next_slot
 from bot.common.duedates import days_overdue, local_today
+from bot.due.outcome import Failed, Outcome, Paused, Retry, Sent
 from storage import escalations
 from storage import incidents as incident_repo
 from storage import tasks as repo
@@ -180,48 +181,6 @@ class Reminder:
         return days_overdue(self.task.due_date, self.today)
 
 
-@dataclass(frozen=True)
-class Sent:
-    """Delivered: the DM's channel and ``ts`` (buttons update it in place)."""
-
-    channel_id: str
-    ts: str
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Not delivered for now (5xx, timeout, rate limit beyond retries): due next pass.
-
-    ``uncertain``: Slack may have delivered it all the same (a timeout); the lease is kept
-    to expire, so the next pass checks the owner's DM before sending it again.
-    """
-
-    reason: str
-    uncertain: bool = False
-
-
-@dataclass(frozen=True)
-class Unreachable:
-    """The owner cannot be reached any more (left, deactivated): stop reminding them."""
-
-    code: str
-
-
-@dataclass(frozen=True)
-class Paused:
-    """Slack refuses Sitrep itself (token, scope, Messages tab): stop the pass, blame no one."""
-
-    code: str
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Refused for a reason not understood: this task backs off (``retry_delay``)."""
-
-    code: str
-
-
-Outcome = Sent | Retry | Unreachable | Paused | Failed
 
 
 @dataclass(frozen=True)
