@@ -14,13 +14,14 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.due.pump import Kind, KindReport, pump
+from bot.nudges.slack import NudgeKind
 from bot.tasks import notify
 from bot.tasks.reminders import SweepReport
 
 
 def kinds(deps: Deps, client: WebClient) -> list[Kind]:
     """Every kind of due work rows, in the order a pass serves them."""
-    return []
+    return [NudgeKind(deps, client)]
 
 
 @dataclass
