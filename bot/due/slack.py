@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.deps import Deps
 from bot.due.pump import Kind, KindReport, pump
 from bot.nudges.slack import NudgeKind
@@ -46,7 +47,12 @@ def run_due(deps: Deps, client: WebClient, *, force: bool = False,
     reminders = notify.run_reminders(deps, client, force=force, now=now)
     if reminders.paused is not None:  # Slack refuses Sitrep itself: nothing else gets out
         return DueReport(reminders)
-    return DueReport(reminders, pump(deps.db, kinds(deps, client), now or deps.clock.now()))
+    reports = pump(deps.db, kinds(deps, client), now or deps.clock.now())
+    for name, report in reports.items():
+        for outcome in ("sent", "recovered", "retried", "backed_off", "superseded"):
+            if count := getattr(report, outcome):
+                metrics.DUE_WORK.labels(name, outcome).inc(count)
+    return DueReport(reminders, reports)
 
 
 def poll_seconds(deps: Deps) -> int:
