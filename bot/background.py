@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.tasks import notify
+from bot.due import slack as due_work
 from storage import channel_messages, events, timeline
 from storage.db import is_unavailable
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 #: Extra periodic jobs from feature modules: (name, seconds(settings), run(deps, client)).
 JOBS: list[tuple[str, Callable[[Deps], int], Callable[[Deps, WebClient], object]]] = []
-JOBS.append(("task_reminders", notify.poll_seconds, notify.run_reminders))
+JOBS.append(("due_work", due_work.poll_seconds, due_work.run_due))
 
 #: Slack redelivers for minutes; a week covers that with room for a long outage's replay.
 PROCESSED_EVENT_RETENTION = dt.timedelta(days=7)

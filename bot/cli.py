@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import logs
+from bot.due import cli as due_cli
 from bot.postmortem import cli as postmortem_cli
 from bot.settings import Settings, SettingsError, load
-from bot.tasks import cli as tasks_cli
 from storage.spool import SpoolInUse
 
 log = logging.getLogger("sitrep")
@@ -21,7 +21,7 @@ Command = tuple[str, str, Callable[[argparse.ArgumentParser], None],
                 Callable[[Settings, argparse.Namespace], int]]
 #: Subcommands that features own: (name, help, add_arguments, run), each in its feature's
 #: ``cli.py``.
-FEATURE_COMMANDS: list[Command] = [postmortem_cli.COMMAND, tasks_cli.COMMAND]
+FEATURE_COMMANDS: list[Command] = [postmortem_cli.COMMAND, due_cli.COMMAND]
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:

@@ -67,4 +67,4 @@ def test_jobs_carry_their_names_for_the_scheduler_s_own_warnings(deps: Deps) -> 
     finally:
         scheduler.shutdown()
     assert jobs == {"purge_stored": ("purge_stored", 600),
-                    "task_reminders": ("task_reminders", 45)}
+                    "due_work": ("due_work", 45)}

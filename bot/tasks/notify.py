@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot import metrics
 from bot.common.duedates import local_today
 from bot.deps import Deps
+from bot.due.outcome import Failed, Outcome, Paused, Retry, Sent, Unreachable
 from bot.incidents import privacy
 from bot.slack import errors, limits
 from bot.slack.client import error_code, find_posted, is_timeout, join_and_post, post_once, reason
@@ -35,17 +36,7 @@ from bot.slack.commands import Ctx
 from bot.tasks import blocks as task_blocks
 from bot.tasks import reminders
 from bot.tasks import rules as tasks
-from bot.tasks.reminders import (
-    Failed,
-    Outcome,
-    Overdue,
-    Paused,
-    Reminder,
-    Retry,
-    Sent,
-    SweepReport,
-    Unreachable,
-)
+from bot.tasks.reminders import Overdue, Reminder, SweepReport
 from storage.models import Incident, Task
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.common.clock import FixedClock
 from bot.common.errors import UserError
 from bot.incidents import rules as incidents
+from bot.nudges import rules as nudges
 from bot.settings import DEFAULT_UPDATE_EVERY
 from bot.updates import rules
 from storage import due
@@ -129,6 +130,10 @@ def test_status_and_severity_changes_keep_the_clock_and_the_snooze(
     incidents.reopen(db, clock, inc.id, "U1", update_every=EVERY)
     assert current(db, inc.id).next_update_at == clock.now() + H  # sev2 again
     assert row(db, inc.id).due_at == clock.now() + H
+
+
+def test_the_nudge_row_is_the_one_the_nudges_read() -> None:
+    assert (incidents.NUDGE, incidents.nudge_key(7)) == (nudges.KIND, nudges.key(7))
 
 
 def test_announcement_roots_first_one_wins(db: Database, clock: FixedClock) -> None:
