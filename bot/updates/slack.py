@@ -100,8 +100,11 @@ def outside_channels(deps: Deps, client: WebClient, incident: Incident) -> list[
             target = None
         if target:
             found.append(target)
-    if deps.settings.updates_to_origin and incident.origin_channel_id:
-        found.append(incident.origin_channel_id)
+    origin = incident.origin_channel_id
+    # A DM between people (``D…``) never has Sitrep in it: its start announcement went
+    # through the command's response URL, and nothing later can follow it there.
+    if deps.settings.updates_to_origin and origin and not origin.startswith("D"):
+        found.append(origin)
     kept = []
     for channel in found:
         if (channel not in kept and channel != incident.channel_id

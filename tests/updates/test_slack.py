@@ -270,3 +270,14 @@ def test_a_private_incidents_form_from_a_non_member_posts_nothing(sb: Sandbox) -
     assert [e.actor_user_id for e in update_entries(sb)] == ["U0LEAD"]
     assert sb.fake.wait_for(lambda: len(sb.fake.ephemerals) == 1)
     assert len(updates_in(sb, private)) == 1 and sb.fake.ephemerals[0]["user"] == "U0LEAD"
+
+
+def test_nothing_is_tried_in_a_dm_the_incident_was_declared_in(sb: Sandbox) -> None:
+    dm = sb.fake.add_dm("U0LEAD", "U0ALICE")
+    sb.sim.command("start sev2 Checkout failing", channel=dm)
+    channel = sb.incident_channel(1)["id"]
+    assert sb.fake.wait_for(lambda: bool(sb.fake.pinned(channel)))
+    reply = posted_update(sb, channel, "update Payments retried",
+                          where=(channel, sb.incidents))  # type: ignore[attr-defined]
+    assert "posted here and in <#" in reply and "Not posted" not in reply
+    assert all(c.args.get("channel") != dm for c in sb.fake.calls_to("chat.postMessage"))
