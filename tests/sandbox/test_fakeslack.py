@@ -172,16 +172,6 @@ def test_private_channels_and_dms_the_bot_is_not_in_are_invisible(fake: FakeSlac
     assert [m["text"] for m in fake.messages(dm)] == ["INC-1 is open"]
 
 
-def test_an_ephemeral_goes_only_to_a_member_of_the_channel(fake: FakeSlack,
-                                                            client: WebClient) -> None:
-    cid = fake.add_channel("ops", members=["U0BOT", "U1"])
-    assert client.chat_postEphemeral(channel=cid, user="U1", text="only you")["ok"]
-    with pytest.raises(SlackApiError) as exc:
-        client.chat_postEphemeral(channel=cid, user="U2", text="not a member")
-    assert _error(exc) == "user_not_in_channel"
-    assert [e["user"] for e in fake.ephemerals] == ["U1"]
-
-
 def test_users_info(client: WebClient) -> None:
     user = client.users_info(user="U1")["user"]
     assert user["id"] == "U1" and user["name"] == "alice" and user["real_name"] == "Alice Smith"

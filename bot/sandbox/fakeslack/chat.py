@@ -53,10 +53,6 @@ class Chat(Arguments):
             raise SlackError("user_not_found")
         content = self._content(args, required=True)
         content.pop("_warning", None)
-        if self.strict_membership and user not in self._members[cid]:
-            # https://docs.slack.dev/reference/methods/chat.postEphemeral: user_not_in_channel
-            # ("Intended recipient is not in the specified channel")
-            raise SlackError("user_not_in_channel")
         ts = self._next_ts()
         record = {"channel": cid, "user": user, "message_ts": ts, **content}
         if args.get("thread_ts"):
