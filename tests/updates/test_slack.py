@@ -275,8 +275,9 @@ def test_a_private_incidents_form_from_a_non_member_posts_nothing(sb: Sandbox) -
 def test_nothing_is_tried_in_a_dm_the_incident_was_declared_in(sb: Sandbox) -> None:
     dm = sb.fake.add_dm("U0LEAD", "U0ALICE")
     sb.sim.command("start sev2 Checkout failing", channel=dm)
+    assert sb.fake.wait_for(lambda: any("is open" in r.get("text", "")
+                                        for r in list(sb.fake.responses)))
     channel = sb.incident_channel(1)["id"]
-    assert sb.fake.wait_for(lambda: bool(sb.fake.pinned(channel)))
     reply = posted_update(sb, channel, "update Payments retried",
                           where=(channel, sb.incidents))  # type: ignore[attr-defined]
     assert "posted here and in <#" in reply and "Not posted" not in reply
