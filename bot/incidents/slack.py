@@ -18,6 +18,7 @@ from bot.incidents import access, blocks, privacy
 from bot.incidents import channel as incident_channel
 from bot.incidents import rules as incidents
 from bot.incidents.rules import Change
+from bot.nudges import slack as nudges
 from bot.postmortem import slack as postmortem
 from bot.slack import limits
 from bot.slack.client import error_code, invite, post_once
@@ -95,6 +96,8 @@ def _apply(ctx: Ctx, change: Change, hint: str = "") -> str | None:
         return change.message
     incident_channel.refresh_card(ctx.deps, ctx.client, change.incident)
     inc = change.incident
+    if inc.status != ctx.require_incident().status:  # a status change answers a nudge too
+        nudges.withdraw(ctx.deps, ctx.client, inc, ctx.user_id)
     just_resolved = inc.status == "resolved" and ctx.require_incident().status != "resolved"
     if just_resolved and inc.ended_at and not inc.ended_at_set:  # resolving stored the end
         hint += (f" Impact end recorded as {format_time(inc.ended_at, ctx.tz)} "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -121,26 +120,21 @@ def withdraw(deps: Deps, client: WebClient, incident: Incident, user_id: str | N
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(re.compile(f"^({blocks.POST_UPDATE}|{blocks.SNOOZE})$"))
-    def on_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        deps.run_after_ack(run_button, body, client)
+    """*Snooze 30m* (the *Post an update* button belongs to ``bot.updates.slack``)."""
 
-    def run_button(body: dict[str, Any], client: WebClient) -> None:
+    @app.action(blocks.SNOOZE)
+    def on_snooze(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        deps.run_after_ack(run_snooze, body, client)
+
+    def run_snooze(body: dict[str, Any], client: WebClient) -> None:
         respond = Respond(response_url=body.get("response_url"))
-        action = body["actions"][0]
         user = body["user"]["id"]
         team_id = str((body.get("team") or {}).get("id") or "")
         container = body.get("container") or {}
 
         def work() -> str | None:
-            try:
-                incident_id = int(action.get("value", ""))
-            except ValueError:
-                raise UserError("That button no longer works; use `/incident update`.") \
-                    from None
-            if action.get("action_id") == blocks.POST_UPDATE:
-                return open_update_form(deps, client, body, team_id, incident_id, user)
+            incident_id = button_incident(body)
             incident, until = nudges.snooze(deps.db, deps.clock, team_id, incident_id)
             text, snoozed = blocks.snoozed(incident, user, until, deps.settings.timezone)
             channel, ts = container.get("channel_id"), container.get("message_ts")
@@ -152,12 +146,9 @@ def register(app: App, deps: Deps) -> None:
         guarded(respond, work)
 
 
-def open_update_form(deps: Deps, client: WebClient, body: dict[str, Any], team_id: str,
-                     incident_id: int, user_id: str) -> str | None:
-    """The *Post an update* button: the same form as ``/incident update`` with no text."""
-    from bot.incidents import rules as incidents
-    from bot.updates import slack as updates
-
-    incident = incidents.get(deps.db, incident_id, team_id)
-    updates.open_form(deps, client, body["trigger_id"], incident, user_id)
-    return None
+def button_incident(body: dict[str, Any]) -> int:
+    """The incident id a nudge's button carries."""
+    try:
+        return int(body["actions"][0].get("value", ""))
+    except ValueError:
+        raise UserError("That button no longer works; use `/incident update`.") from None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -36,6 +36,8 @@ from bot.incidents import access, privacy
 from bot.incidents import channel as incident_channel
 from bot.incidents import rules as incidents
 from bot.incidents import slack as incident_slack
+from bot.nudges import blocks as nudge_blocks
+from bot.nudges import slack as nudges
 from bot.postmortem import slack as postmortem
 from bot.slack import limits
 from bot.slack.client import UNREACHABLE_ERRORS, error_code, join_and_post, reason
@@ -139,7 +141,7 @@ def publish(deps: Deps, client: WebClient, posted: rules.Posted, actor: str) -> 
             incidents.record_announcement(deps.db, deps.clock, incident.id, channel,
                                           sent["ts"])
         done.append(f"in <#{channel}>")
-    # nudges: withdraw the pending nudge here
+    nudges.withdraw(deps, client, incident, actor)  # the pending nudge is answered
     if posted.resolved_now:
         postmortem.prompt_after_resolve(deps, client, incident)
     return confirmation(posted, done, trouble, tz)
@@ -189,6 +191,22 @@ def _value(view: dict[str, Any], block: str) -> Any:
 
 
 def register(app: App, deps: Deps) -> None:
+    @app.action(nudge_blocks.POST_UPDATE)
+    def on_nudge_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """A nudge's *Post an update*: the form (``views.open`` within the trigger's 3 s)."""
+        ack()
+        deps.run_after_ack(run_nudge_button, body, client)
+
+    def run_nudge_button(body: dict[str, Any], client: WebClient) -> None:
+        team_id = str((body.get("team") or {}).get("id") or "")
+
+        def work() -> str | None:
+            incident = incidents.get(deps.db, nudges.button_incident(body), team_id)
+            open_form(deps, client, body["trigger_id"], incident, body["user"]["id"])
+            return None
+
+        guarded(Respond(response_url=body.get("response_url")), work)
+
     @app.view(blocks.FORM)
     def on_form(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                 client: WebClient) -> None:

@@ -199,3 +199,42 @@ def test_a_pass_killed_after_posting_is_found_out_not_repeated(
         assert row is not None and row.runs == 1 and row.message_ts is not None
     assert walk(sb, T0 + 60 * MIN, 0) == []  # next one 30 min after the found one
     assert walk(sb, T0 + 65 * MIN, 0) == [T0 + 65 * MIN]
+
+
+def test_an_update_resets_the_clock_and_answers_the_pending_nudge(sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = open_incident(sb, "sev1 Checkout down")
+    assert walk(sb, T0, 30) == [T0 + 30 * MIN]
+    sb.deps.clock.set(T0 + 40 * MIN)  # type: ignore[attr-defined]
+    in_channel(sb, channel, "update identified Pool exhausted; rolling back")
+    answered = shown(sb, channel)[0]
+    assert "answered" in answered["text"] and "<@U0LEAD>" in answered["text"]
+    assert not [b for b in answered.get("blocks", []) if b["type"] == "actions"]
+    # The next is due 30 min after the update (10:10), not 30 min after the nudge (10:00).
+    assert walk(sb, T0 + 45 * MIN, 45) == [T0 + 70 * MIN]
+
+
+def test_a_status_change_resets_the_clock_too(sandbox: Sandbox) -> None:
+    sb = sandbox
+    channel = open_incident(sb, "sev2 Search is slow")
+    sb.deps.clock.set(T0 + 50 * MIN)  # type: ignore[attr-defined]
+    in_channel(sb, channel, "status identified")
+    assert walk(sb, T0 + 50 * MIN, 60) == [T0 + 110 * MIN]
+
+
+def test_post_an_update_opens_the_update_form(sandbox: Sandbox) -> None:
+    from bot.updates import blocks as update_blocks
+
+    sb = sandbox
+    channel = open_incident(sb, "sev1 Checkout down")
+    walk(sb, T0, 30)
+    (message,) = shown(sb, channel)
+    button = next(e for b in message["blocks"] if b["type"] == "actions"
+                  for e in b["elements"] if e["action_id"] == blocks.POST_UPDATE)
+    reply = sb.sim.block_action({"action_id": button["action_id"], "value": button["value"]},
+                                user="U0LEAD", channel=channel, message=message)
+    assert reply.status == 200
+    assert sb.fake.wait_for(lambda: sb.fake.calls_to("views.open"))
+    view = sb.fake.calls_to("views.open")[-1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == update_blocks.FORM
