@@ -336,9 +336,67 @@ def act_private(demo: Demo) -> None:
     demo.command("U0ALICE", "list", channel=sb.general)
 
 
+def _press_in_channel(demo: Demo, user: str, label: str) -> None:
+    """``user`` presses the button ``label`` on Sitrep's latest message that has it."""
+    channel = demo.incident_channel or ""
+    for message in reversed(demo.sb.fake.messages(channel)):
+        block = next((b for b in message.get("blocks") or [] if b["type"] == "actions"), None)
+        button = next((e for e in (block or {}).get("elements", [])
+                       if e["text"]["text"] == label), None)
+        if block and button:
+            demo.line(f"{demo.name(user)} presses [ {label} ]", prefix="»")
+            demo.sb.sim.block_action({**button, "block_id": block.get("block_id", "actions")},
+                                     user=user, channel=channel, message=message)
+            demo.settle()
+            return
+    raise AssertionError(f"no [ {label} ] button in the channel")
+
+
+def act_keep_moving(demo: Demo) -> None:
+    """Status updates for the people outside, and a nudge when they are overdue."""
+    from bot.due.slack import run_due
+
+    sb = demo.sb
+    demo.heading("Keeping everyone informed: status updates and nudges")
+    demo.command("U0LEAD", "start sev1 Search returns no results", channel=sb.general)
+    channel = sb.incident_channel(3)["id"]
+    demo.incident_channel = channel
+    demo.show_channel(sb.general)
+    demo.show_channel(channel)
+    demo.command("U0LEAD", "update investigating Search returns nothing for about 20% of "
+                           "queries. Rolling back this morning's index rebuild.")
+    demo.show_channel(channel)
+    demo.show_channel(sb.general)
+
+    def a_pass(minutes: int) -> None:
+        clock = sb.deps.clock
+        demo.jump(clock.now() + dt.timedelta(minutes=minutes))
+        demo.line(f"({minutes} minutes later, with no update, a pass of due work runs)")
+        run_due(sb.deps, sb.app.client)
+        demo.settle()
+        demo.show_channel(channel)
+
+    a_pass(30)
+    _press_in_channel(demo, "U0ALICE", "Snooze 30m")
+    demo.line("(the nudge now reads:)")
+    demo._shown[channel] -= 1
+    demo.show_channel(channel)
+    a_pass(15)
+    a_pass(16)
+    demo.command("U0LEAD", "update monitoring Rollback done; search results are back. "
+                           "Watching error rates for an hour.")
+    demo.show_channel(channel)
+    answered = [m for m in sb.fake.messages(channel) if "nudge answered" in m.get("text", "")]
+    for message in answered[-1:]:
+        demo.line(f"(the nudge of {time.strftime('%H:%M', time.gmtime(float(message['ts'])))} "
+                  f"now reads: {demo.readable(message['text'])})")
+    demo.show_channel(sb.general)
+    demo.show_card()
+
+
 #: The story, in order. Later capabilities append their acts.
 ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline, act_tasks,
-                                      act_postmortem, act_private]
+                                      act_postmortem, act_private, act_keep_moving]
 
 
 def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:

@@ -33,6 +33,14 @@ def test_demo_plays_every_act_and_ends_on_the_postmortem() -> None:
     bob, alice = private.split("@bob types: /incident list")[1].split("@alice types:")
     assert "No open incidents" in bob and "INC-2" not in bob
     assert "*INC-2* SEV1" in alice and "*Comms* @alice" in private
+    # Status updates go to the channel and #general (threaded there); a nudge when overdue.
+    moving = text.split("== 9. Keeping everyone informed")[1]
+    assert moving.count("Status update #1") == 2 and moving.count("Status update #2") == 2
+    assert "[20:45] Sitrep: :alarm_clock: @lee: No status update for 30m on *INC-3*" in moving
+    assert "@alice snoozed update nudges for *INC-3* until 21:15 UTC" in moving
+    assert "[21:16] Sitrep: :alarm_clock:" in moving  # held back by the snooze, then again
+    assert "now reads: :white_check_mark: Update nudge answered" in moving
+    assert "\n      [21:17] Sitrep: :mega: *INC-3 · Status update #2*" in moving  # threaded
 
 
 def test_demo_tells_the_same_story_whatever_day_it_runs() -> None:
