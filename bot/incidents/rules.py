@@ -23,6 +23,7 @@ from bot.common import timeparse
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
 from bot.common.timeparse import Frame, Reading, format_time
+from bot.postmortem import followup
 from storage import incidents as repo
 from storage import timeline
 from storage.db import Database
@@ -257,6 +258,7 @@ def _change(db: Database, clock: Clock, incident_id: int, actor: str, apply) -> 
             s, incident_id=inc.id, event_type=event_type, actor=actor, now=now,
             text=message, data=data,
         )
+        followup.on_change(s, inc, event_type, now)  # the postmortem follow-up's row
         s.flush()
         return Change(inc, True, message)
 
