@@ -17,6 +17,7 @@ from bot import metrics
 from bot.deps import Deps
 from bot.inbox import Inbox
 from bot.incidents import slack as incidents
+from bot.nudges import slack as nudges
 from bot.postmortem import followup_slack
 from bot.postmortem import slack as postmortem
 from bot.slack import router, wire
@@ -42,7 +43,7 @@ class _OwnClientsToken(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_OwnClientsToken())
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
-LISTENERS = [router, incidents, timeline, tasks, postmortem, followup_slack]
+LISTENERS = [router, incidents, timeline, tasks, postmortem, nudges, followup_slack]
 
 
 class SitrepApp(App):

@@ -86,6 +86,13 @@ REMINDERS = Counter(
     "skipped (claimed, then given back unsent for the next pass: the owner was just found "
     "unreachable, or the pass ran out of time).",
     ["outcome"])
+DUE_WORK = Counter(
+    "sitrep_due_work",
+    "Due work other than task reminders (kind: nudge, followup, digest) by outcome: sent; "
+    "recovered (left unrecorded by a pass that died, found already delivered); retried "
+    "(still due next pass); backed_off (refused for a reason not understood); superseded "
+    "(a person's change came while it was sent: withdrawn).",
+    ["kind", "outcome"])
 REMINDER_PASS_SECONDS = Histogram(
     "sitrep_reminder_pass_seconds",
     "Duration of one reminder pass (its count is the number of passes).",

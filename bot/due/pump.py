@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from bot.due.lease import LEASE, retry_delay, worker_id
 from bot.due.outcome import Failed, Later, Outcome, Paused, Retry, Sent, Unreachable
-from bot.tasks.reminders import LEASE, retry_delay, worker_id
 from storage import due
 from storage.db import Database
 from storage.models import DueWork

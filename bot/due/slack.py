@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.deps import Deps
 from bot.digest.slack import DigestKind
 from bot.due.pump import Kind, KindReport, pump
+from bot.nudges.slack import NudgeKind
 from bot.postmortem.followup_slack import FollowupKind
 from bot.tasks import notify
 from bot.tasks.reminders import SweepReport
@@ -22,7 +24,7 @@ from bot.tasks.reminders import SweepReport
 
 def kinds(deps: Deps, client: WebClient) -> list[Kind]:
     """Every kind of due work rows, in the order a pass serves them."""
-    found: list[Kind] = [FollowupKind(deps, client)]
+    found: list[Kind] = [NudgeKind(deps, client), FollowupKind(deps, client)]
     if deps.settings.digest_channel:
         found.append(DigestKind(deps, client))
     return found
@@ -50,7 +52,12 @@ def run_due(deps: Deps, client: WebClient, *, force: bool = False,
     reminders = notify.run_reminders(deps, client, force=force, now=now)
     if reminders.paused is not None:  # Slack refuses Sitrep itself: nothing else gets out
         return DueReport(reminders)
-    return DueReport(reminders, pump(deps.db, kinds(deps, client), now or deps.clock.now()))
+    reports = pump(deps.db, kinds(deps, client), now or deps.clock.now())
+    for name, report in reports.items():
+        for outcome in ("sent", "recovered", "retried", "backed_off", "superseded"):
+            if count := getattr(report, outcome):
+                metrics.DUE_WORK.labels(name, outcome).inc(count)
+    return DueReport(reminders, reports)
 
 
 def poll_seconds(deps: Deps) -> int:

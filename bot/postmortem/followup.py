@@ -31,7 +31,7 @@ from bot.due.pump import DUE, Verdict
 from storage import due, followups
 from storage.models import DueWork, Incident
 
-KIND = "postmortem"
+KIND = "followup"
 #: Incidents resolved this long before the follow-up first runs still get one (older ones
 #: would only bring a burst of stale DMs on upgrade).
 BACKFILL = dt.timedelta(days=30)

@@ -34,11 +34,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 from bot.common.cron import next_slot
 from bot.common.duedates import days_overdue, local_today
+from bot.due.lease import LEASE, retry_delay, worker_id
 from bot.due.outcome import Failed, Outcome, Paused, Retry, Sent
 from storage import escalations
 from storage import incidents as incident_repo
@@ -61,8 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: How long a claimed reminder belongs to the pass that claimed it.
-LEASE = dt.timedelta(minutes=5)
 #: Rows claimed per sending worker at a time. The next batch is claimed while one is being
 #: sent, so a killed pass holds at most twice this many rows per worker for the lease.
 CLAIM_PER_WORKER = 2
@@ -71,10 +67,6 @@ QUIET_AFTER_DM = dt.timedelta(hours=1)
 #: A forced pass (``remind --now``) skips tasks reminded this recently (a repeated run).
 FORCE_MIN_GAP = dt.timedelta(hours=1)
 SNOOZE_DAYS = {"day": 1, "week": 7}
-#: A reminder refused for a reason not understood waits this long, doubling each time…
-RETRY_FIRST = dt.timedelta(minutes=1)
-#: … up to this: about a dozen tries the first day, then one a day (not one every pass).
-RETRY_MAX = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -133,11 +125,6 @@ def snoozed_reminder(due: dt.date | None, zone: ZoneInfo, policy: Policy, now: d
     local = now.astimezone(zone)
     resume = (local + dt.timedelta(days=days)).astimezone(dt.UTC)
     return next_reminder(due, zone, policy, resume, inclusive=True)
-
-
-def retry_delay(failures: int) -> dt.timedelta:
-    """How long a reminder waits after its ``failures``-th refusal in a row not understood."""
-    return min(RETRY_FIRST * 2 ** min(max(failures, 1) - 1, 20), RETRY_MAX)
 
 
 def due_at_forced_slot(task: Task, zone: ZoneInfo, policy: Policy, now: dt.datetime) -> bool:
@@ -238,11 +225,6 @@ class SweepReport:
                 + (f", {self.skipped} given back unsent" if self.skipped else "")
                 + (f", {self.recovered} found already delivered" if self.recovered else ""))
         return text + (f"; sending paused: {self.paused}" if self.paused else "")
-
-
-def worker_id() -> str:
-    """A lease owner unique to one pass of one process."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class _Pass:

@@ -20,10 +20,10 @@ from bot.deps import Deps
 from bot.digest.rules import KIND
 from bot.digest.slack import DIGEST, DigestKind
 from bot.due import slack as due_slack
+from bot.due.lease import LEASE
 from bot.due.pump import pump
 from bot.sandbox.sandbox import Sandbox
 from bot.slack.client import make_client
-from bot.tasks.reminders import LEASE
 from storage import due
 from storage.db import Database
 from storage.models import DueWork
@@ -119,7 +119,7 @@ def test_no_digest_and_no_row_when_digest_channel_is_unset(sandbox: Sandbox) -> 
     sb = sandbox
     sb.deps.clock.set(TEST_START)  # type: ignore[attr-defined]
     start(sb, "sev1 Checkout failing")
-    assert [k.name for k in due_slack.kinds(sb.deps, sb.app.client)] == ["postmortem"]
+    assert [k.name for k in due_slack.kinds(sb.deps, sb.app.client)] == ["nudge", "followup"]
     due_slack.run_due(sb.deps, sb.app.client, now=SLOT)
     with sb.db.session() as s:
         assert s.scalars(select(DueWork).where(DueWork.kind == KIND)).all() == []

@@ -5,14 +5,16 @@ Metrics are process-wide, so each test reads them before and after and compares.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.due.slack import run_due
 from bot.sandbox.sandbox import Sandbox
 from bot.tasks import notify
-from tests.incidents.test_slack import in_channel
+from tests.incidents.test_slack import in_channel, start
 from tests.tasks.test_reminders_slack import _overdue_task
 from tests.timeline.support import database_down, open_incident, post, react
 
@@ -107,6 +109,22 @@ def test_reminder_passes_are_counted_by_outcome(sandbox: Sandbox) -> None:
     assert moved(before, after, "sitrep_reminder_pass_seconds_count") == 2
     assert moved(before, after, "sitrep_slack_api_calls_total", method="chat.postMessage",
                  error="fatal_error") == 1
+
+
+def test_nudges_are_counted_by_kind_and_outcome(sandbox: Sandbox) -> None:
+    sb = sandbox
+    start_at = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
+    sb.deps.clock.set(start_at)  # type: ignore[attr-defined]
+    start(sb, "sev1 Checkout down")
+    before = scrape(sb)
+    sb.deps.clock.set(start_at + dt.timedelta(minutes=30))  # type: ignore[attr-defined]
+    sb.fake.fail("chat.postMessage", "fatal_error", times=1)
+    assert run_due(sb.deps, sb.app.client).kinds["nudge"].retried == 1
+    sb.deps.clock.set(start_at + dt.timedelta(minutes=31))  # type: ignore[attr-defined]
+    assert run_due(sb.deps, sb.app.client).kinds["nudge"].sent == 1
+    after = scrape(sb)
+    assert moved(before, after, "sitrep_due_work_total", kind="nudge", outcome="retried") == 1
+    assert moved(before, after, "sitrep_due_work_total", kind="nudge", outcome="sent") == 1
 
 
 def test_database_unavailable_answers_and_the_work_queue(sandbox: Sandbox) -> None:

@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from bot.deps import Deps
 from bot.due import slack as due_slack
+from bot.due.lease import LEASE
 from bot.due.pump import pump
 from bot.postmortem import followup_slack
 from bot.postmortem.followup import KIND
 from bot.sandbox.sandbox import Sandbox
 from bot.slack.client import make_client
-from bot.tasks.reminders import LEASE
 from storage import due
 from storage.db import Database
 from storage.models import DueWork, PostmortemVersion

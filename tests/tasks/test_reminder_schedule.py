@@ -6,13 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.common.cron import cron_error, next_slot
+from bot.due.lease import RETRY_MAX, retry_delay
 from bot.tasks.reminders import (
-    RETRY_MAX,
     Policy,
     due_at_forced_slot,
     first_reminder,
     next_reminder,
-    retry_delay,
     snoozed_reminder,
 )
 from storage.models import Task

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.common.clock import FixedClock
+from bot.due.lease import LEASE, RETRY_FIRST, RETRY_MAX
 from bot.due.outcome import Failed, Outcome, Paused, Retry, Sent, Unreachable
 from bot.incidents import rules as incidents
 from bot.tasks import reminders
 from bot.tasks import rules as tasks
-from bot.tasks.reminders import LEASE, RETRY_FIRST, RETRY_MAX, Overdue, Policy, Reminder, sweep
+from bot.tasks.reminders import Overdue, Policy, Reminder, sweep
 from storage import tasks as repo
 from storage.db import Database
 from storage.models import Escalation, Incident, Task

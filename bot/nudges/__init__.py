@@ -1,0 +1,1 @@
+"""Update nudges: remind an incident's channel to post a status update when one is overdue."""
