@@ -18,6 +18,7 @@ from bot.deps import Deps
 from bot.inbox import Inbox
 from bot.incidents import slack as incidents
 from bot.nudges import slack as nudges
+from bot.postmortem import followup_slack
 from bot.postmortem import slack as postmortem
 from bot.slack import router, wire
 from bot.slack.client import make_client
@@ -43,7 +44,7 @@ class _OwnClientsToken(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_OwnClientsToken())
 
 #: Feature modules; each has ``register(app, deps)``. Subcommands register on import.
-LISTENERS = [router, incidents, timeline, tasks, postmortem, nudges, updates]
+LISTENERS = [router, incidents, timeline, tasks, postmortem, nudges, updates, followup_slack]
 
 
 class SitrepApp(App):

@@ -123,3 +123,14 @@ def forget_message(session: Session, row_id: int) -> None:
     """The row's last message was withdrawn (a nudge answered by an update)."""
     session.execute(sql_update(DueWork).where(DueWork.id == row_id)
                     .values(message_channel_id=None, message_ts=None))
+
+
+def ensure(session: Session, kind: str, key: str, due_at: dt.datetime | None, *,
+           now: dt.datetime, incident_id: int | None = None) -> bool:
+    """Create the ``kind``/``key`` row unless it exists (then nothing changes: unlike
+    ``schedule``, a lease held by another replica's pass is kept). True if it was created."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(insert(DueWork).values(
+        kind=kind, key=key, incident_id=incident_id, due_at=due_at, created_at=now,
+        failures=0, runs=0).on_conflict_do_nothing(index_elements=["kind", "key"]))
+    return bool(result.rowcount)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules of the functional core, besides ``bot/common/`` and every ``rules.py``.
 PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
               "bot.postmortem.templates", "bot.slack.errors", "bot.due.lease",
-              "bot.due.outcome", "bot.due.pump"}
+              "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 
@@ -93,7 +93,7 @@ LAYERS = [
     ("bot.common", "bot.metrics", "bot.logs"),
     ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
     ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem", "bot.due", "bot.nudges",
-     "bot.updates"),
+     "bot.updates", "bot.digest"),
     ("bot.app", "bot.background", "bot.socket_mode"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),
 ]

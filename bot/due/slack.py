@@ -14,15 +14,20 @@ from slack_sdk import WebClient
 
 from bot import metrics
 from bot.deps import Deps
+from bot.digest.slack import DigestKind
 from bot.due.pump import Kind, KindReport, pump
 from bot.nudges.slack import NudgeKind
+from bot.postmortem.followup_slack import FollowupKind
 from bot.tasks import notify
 from bot.tasks.reminders import SweepReport
 
 
 def kinds(deps: Deps, client: WebClient) -> list[Kind]:
     """Every kind of due work rows, in the order a pass serves them."""
-    return [NudgeKind(deps, client)]
+    found: list[Kind] = [NudgeKind(deps, client), FollowupKind(deps, client)]
+    if deps.settings.digest_channel:
+        found.append(DigestKind(deps, client))
+    return found
 
 
 @dataclass

@@ -24,6 +24,7 @@ from bot.common import timeparse
 from bot.common.clock import Clock
 from bot.common.errors import NotFound, UserError
 from bot.common.timeparse import Frame, Reading, format_time
+from bot.postmortem import followup
 from storage import announcements, due, timeline
 from storage import incidents as repo
 from storage.db import Database
@@ -359,9 +360,11 @@ def _change(db: Database, clock: Clock, incident_id: int, actor: str, apply,  # 
 
 def record_event(session: Any, inc: Incident, now: dt.datetime, actor: str,
                  outcome: tuple[str, str, dict[str, Any] | None]) -> TimelineEntry:
-    """Append a change's ``(event_type, text, data)`` to the timeline and stamp the row."""
+    """Append a change's ``(event_type, text, data)`` to the timeline and stamp the row; keep
+    the postmortem follow-up's row in step (resolved, reopened, a new lead)."""
     event_type, message, data = outcome
     inc.updated_at = now
+    followup.on_change(session, inc, event_type, now)
     return timeline.add_event(session, incident_id=inc.id, event_type=event_type, actor=actor,
                               now=now, text=message, data=data)
 
