@@ -37,6 +37,7 @@ setup(
                                        exclude=["*.__pycache__"]),
               "bot.templates"],
     package_dir={"bot.templates": "templates"},
-    package_data={"bot.templates": ["*.j2"], "storage.migrations": ["*.mako"]},
+    package_data={"bot.templates": ["*.j2", "web/*.j2", "web/*.css"],
+                  "storage.migrations": ["*.mako"]},
     cmdclass={"build_py": BuildPy},
 )

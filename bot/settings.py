@@ -80,6 +80,20 @@ class Settings:
     #: ``DIGEST_CHANNEL`` (unset: no digest) and ``DIGEST_CRON`` (in ``INCIDENT_TIMEZONE``).
     digest_channel: str | None = None
     digest_cron: str = "0 9 * * mon"
+    #: ``WEB_PORT``: the web view's own port (unset: ``serve`` serves no pages; ``web`` uses
+    #: 3001). ``WEB_BASE_URL``: its public address, for links from Slack and sign-in.
+    web_port: int | None = None
+    web_base_url: str | None = None
+    #: ``WEB_AUTH``: ``slack`` (Sign in with Slack) or ``none`` (local development only:
+    #: refused unless ``HOST`` is a loopback address).
+    web_auth: str = "slack"
+    #: ``WEB_SECRET_KEY``: signs the web view's session cookies.
+    web_secret_key: str | None = None
+    #: ``SLACK_CLIENT_ID`` / ``SLACK_CLIENT_SECRET``: the app's OAuth credentials (sign-in).
+    client_id: str | None = None
+    client_secret: str | None = None
+    #: ``API_TOKENS``: SHA-256 hashes (hex) of the JSON API's bearer tokens.
+    api_token_hashes: tuple[str, ...] = ()
 
     def require_slack(self, socket: bool = False) -> None:
         """Fail unless the credentials for serving real Slack are present."""
@@ -209,6 +223,45 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _web_auth(env: Mapping[str, str], host: str) -> str:
+    value = (env.get("WEB_AUTH", "").strip() or "slack").lower()
+    if value not in ("slack", "none"):
+        raise SettingsError(f"WEB_AUTH must be slack or none, not {value!r}")
+    if value == "none" and not _loopback(host):
+        raise SettingsError("WEB_AUTH=none is for local development only: set HOST to a "
+                            f"loopback address like 127.0.0.1, not {host!r}")
+    return value
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _base_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("WEB_BASE_URL", "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", raw):
+        raise SettingsError(f"WEB_BASE_URL must be an http(s) URL, not {raw!r}")
+    return raw.rstrip("/")
+
+
+def _api_tokens(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``API_TOKENS``: comma-separated SHA-256 hex digests (never the tokens themselves)."""
+    raw = env.get("API_TOKENS", "").strip()
+    if not raw:
+        return ()
+    digests = tuple(t.strip().lower() for t in raw.split(",") if t.strip())
+    for digest in digests:
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise SettingsError("API_TOKENS must be comma-separated SHA-256 hex digests of the "
+                                "tokens (printf %s TOKEN | sha256sum), not the tokens")
+    return digests
+
+
 def _opt(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -285,6 +338,10 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         raise SettingsError(f"LOG_FORMAT must be text or json, not {log_format!r}")
 
     port = _port(env, "PORT", Settings.port)
+    host = _host(env)
+    web_port = _port(env, "WEB_PORT", 0) or None
+    if web_port is not None and web_port == port:
+        raise SettingsError(f"WEB_PORT must differ from PORT ({port})")
     metrics_port = _port(env, "METRICS_PORT", 0) or None
     if metrics_port == port:
         raise SettingsError(f"METRICS_PORT must differ from PORT ({port})")
@@ -299,7 +356,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         channel_prefix=prefix,
         announce_channel=_opt(env, "ANNOUNCE_CHANNEL"),
         timeline_emoji=emoji,
-        host=_host(env),
+        host=host,
         port=port,
         metrics_port=metrics_port,
         pool=PoolSettings(
@@ -327,4 +384,11 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         postmortem_due_days=_int(env, "POSTMORTEM_DUE_DAYS", 5, minimum=1, maximum=365),
         digest_channel=_opt(env, "DIGEST_CHANNEL"),
         digest_cron=digest_cron,
+        web_port=web_port,
+        web_base_url=_base_url(env),
+        web_auth=_web_auth(env, host),
+        web_secret_key=_opt(env, "WEB_SECRET_KEY"),
+        client_id=_opt(env, "SLACK_CLIENT_ID"),
+        client_secret=_opt(env, "SLACK_CLIENT_SECRET"),
+        api_token_hashes=_api_tokens(env),
     )

@@ -1,0 +1,107 @@
+"""The web view's Flask app: settings, security headers, who is looking, the blueprints.
+
+Flask, because it is WSGI like everything Sitrep already serves under waitress (the Slack
+gate, ``/healthz``), renders with the Jinja2 Sitrep already uses, and has well-kept
+extensions for what must not be written by hand (Authlib's OpenID Connect client; its
+session cookie is signed by itsdangerous). Each feature of the web view is a blueprint in
+its own module, listed in ``BLUEPRINTS``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
+
+from bot.deps import Deps
+
+#: Content Security Policy: nothing but this origin's own styles, images and forms; no
+#: scripts at all (the pages need none), no framing.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+#: How long a sign-in lasts.
+SESSION_HOURS = 12
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def create_app(deps: Deps) -> Flask:
+    """The web view for ``deps`` (its settings, database and clock)."""
+    settings = deps.settings
+    app = Flask("sitrep.web", template_folder=str(files("bot.templates") / "web"),
+                static_folder=None)
+    https = (settings.web_base_url or "").startswith("https://")
+    app.config.update(
+        SECRET_KEY=settings.web_secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_NAME="sitrep_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=https,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=SESSION_HOURS * 3600,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.extensions["sitrep"] = deps
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.get("/")
+    def home() -> Any:
+        return redirect(url_for("pages.incidents"))
+
+    for register in BLUEPRINTS:
+        register(app)
+    return app
+
+
+def deps() -> Deps:
+    """The running app's ``Deps``."""
+    return current_app.extensions["sitrep"]
+
+
+def viewer() -> tuple[str, str] | None:
+    """Who is looking: (team id, user id) of the signed-in person, or None.
+
+    With ``WEB_AUTH=none`` (loopback only) everyone is a local developer who sees what a
+    member of every channel would.
+    """
+    if deps().settings.web_auth == "none":
+        return ("", "")
+    person = session.get("viewer")
+    if not person:
+        return None
+    return person["team_id"], person["user_id"]
+
+
+def signed_in(view: F) -> F:
+    """Send a person who is not signed in to sign in, then back here."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if viewer() is None:
+            if "auth.login" not in current_app.view_functions:
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+#: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
+BLUEPRINTS: list[Callable[[Flask], None]] = []
