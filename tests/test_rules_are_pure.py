@@ -94,7 +94,7 @@ LAYERS = [
     ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
     ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem", "bot.due", "bot.nudges",
      "bot.updates", "bot.digest"),
-    ("bot.app", "bot.background", "bot.socket_mode"),
+    ("bot.app", "bot.background", "bot.socket_mode", "bot.web"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),
 ]
 
