@@ -14,12 +14,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Run the bot when Slack credentials are set, otherwise the zero-config demo.
+## Run the bot when Slack credentials are set, otherwise the zero-config demo, which then
+## serves its web view on http://127.0.0.1:3001/ until Ctrl-C.
 run: $(STAMP)
 	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -qs '^SLACK_BOT_TOKEN=.' .env; then \
 		if [ -n "$$SLACK_APP_TOKEN" ] || grep -qs '^SLACK_APP_TOKEN=.' .env; then \
 			$(BIN)/incident-bot socket; else $(BIN)/incident-bot serve; fi; \
-	else $(BIN)/incident-bot demo; fi
+	else $(BIN)/incident-bot demo --web; fi
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache data
+	rm -rf $(VENV) .pytest_cache data test-artifacts

@@ -92,7 +92,21 @@ def cmd_socket(settings: Settings, _: argparse.Namespace,
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox.demo import run_demo
 
-    return run_demo(database_url=args.database_url)
+    if not args.web:
+        return run_demo(database_url=args.database_url)
+    from bot.sandbox.webview import WebView
+
+    try:  # bound before the story plays, so a taken port fails at once
+        web = WebView(host="127.0.0.1", port=args.port)
+    except OSError as exc:
+        print(f"incident-bot: cannot serve the web view on 127.0.0.1:{args.port} "
+              f"({exc.strerror or exc}); choose another with --port", file=sys.stderr)
+        return 2
+    return run_demo(database_url=args.database_url, web=web)
+
+
+#: ``demo --web`` serves on this loopback port unless told otherwise (``incident-bot web``'s).
+DEMO_WEB_PORT = 3001
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="zero-config demo against a local fake Slack")
     demo.add_argument("--database-url", default=None,
                       help="database for the demo (default: a fresh temporary SQLite file)")
+    demo.add_argument("--web", action="store_true",
+                      help="then keep the sandbox running and serve its web view on loopback "
+                           "(WEB_AUTH=none) until Ctrl-C")
+    demo.add_argument("--port", type=int, default=DEMO_WEB_PORT,
+                      help=f"the web view's port with --web (default {DEMO_WEB_PORT}; 0: any "
+                           "free port)")
     for name, help_text, add_args, _ in FEATURE_COMMANDS:
         add_args(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)

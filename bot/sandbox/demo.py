@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from bot.common import text as slacktext
 from bot.common.clock import FixedClock
 from bot.sandbox.sandbox import PEOPLE, Sandbox
+from bot.sandbox.webview import WebView
 
 WIDTH = 78
 #: A Wednesday morning in UTC (evening in Auckland), chosen so that the reminder act's jump
@@ -399,17 +400,48 @@ ACTS: list[Callable[[Demo], None]] = [act_open, act_run, act_timeline, act_tasks
                                       act_postmortem, act_private, act_keep_moving]
 
 
-def run_demo(database_url: str | None = None, out: TextIO | None = None) -> int:
-    """Play every act and print the transcript; returns an exit status."""
+def play(sb: Sandbox, out: TextIO) -> Demo:
+    """Play every act of the story on ``sb``, printing the transcript to ``out``."""
+    demo = Demo(sb, out)
+    for act in ACTS:
+        act(demo)
+    return demo
+
+
+def run_demo(database_url: str | None = None, out: TextIO | None = None,
+             web: WebView | None = None) -> int:
+    """Play every act and print the transcript; returns an exit status.
+
+    With ``web`` (a bound ``WebView``), the sandbox then stays up and ``web`` serves its web
+    view with ``WEB_AUTH=none`` until SIGTERM or Ctrl-C.
+    """
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="sitrep-demo-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
         print("Sitrep demo: a fake Slack and the real bot on loopback, database "
               f"{url.split('://')[0]}.", file=out)
-        with Sandbox(url, clock=FixedClock(STORY_START), seed=2026) as sb:
-            demo = Demo(sb, out)
-            for act in ACTS:
-                act(demo)
-            calls = len(sb.fake.calls)
-        print(f"\nDone: {calls} Slack Web API calls recorded by the fake.", file=out)
+        # The web view's address is known before the story, so Sitrep links to it.
+        overrides: dict[str, Any] = {} if web is None else {
+            "web_auth": "none", "host": "127.0.0.1", "web_base_url": web.url}
+        with Sandbox(url, clock=FixedClock(STORY_START), seed=2026, **overrides) as sb:
+            play(sb, out)
+            print(f"\nDone: {len(sb.fake.calls)} Slack Web API calls recorded by the fake.",
+                  file=out, flush=True)
+            if web is not None:
+                serve_web(sb, web, out)
     return 0
+
+
+def serve_web(sb: Sandbox, web: WebView, out: TextIO) -> None:
+    """Serve ``sb``'s web view on ``web`` until SIGTERM or Ctrl-C (the sandbox stays up)."""
+    from bot import lifecycle
+    from bot.web.app import create_app
+
+    web.serve(create_app(sb.deps))
+    print(f"\nThe web view of this story: {web.url}/ (WEB_AUTH=none: no sign-in, loopback "
+          "only). Ctrl-C to stop.", file=out, flush=True)
+    try:
+        lifecycle.run_until_stopped(web.serve_forever)
+    finally:
+        web.stop()
+    print("Stopped.", file=out, flush=True)
