@@ -105,3 +105,8 @@ def signed_in(view: F) -> F:
 
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
 BLUEPRINTS: list[Callable[[Flask], None]] = []
+
+# Each feature registers itself here (imported last: they use ``deps`` and ``viewer``).
+from bot.web import api  # noqa: E402
+
+BLUEPRINTS.append(api.register)
