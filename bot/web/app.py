@@ -52,6 +52,9 @@ def create_app(deps: Deps) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["sitrep"] = deps
+    # Every template is escaped, whatever its name: Flask escapes only ``.html`` and the like
+    # by default, and the web view's templates are ``*.html.j2``.
+    app.select_jinja_autoescape = lambda filename: True  # type: ignore[method-assign]
 
     @app.after_request
     def headers(response: Response) -> Response:
