@@ -73,9 +73,10 @@ def _code() -> str:
 
 
 def called_methods() -> set[str]:
-    """Web API methods the bot calls (``client.chat_postMessage(`` → ``chat.postMessage``)."""
+    """Web API methods the bot calls (``client.chat_postMessage(`` → ``chat.postMessage``), also
+    through the pagination helper (``pages(client.conversations_list,``)."""
     found = set()
-    for name in re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", _code()):
+    for name in re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)[(,]", _code()):
         if name == "files_upload_v2":  # slack_sdk's helper over the two upload methods
             found |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
             continue
