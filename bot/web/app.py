@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
 
 from bot.deps import Deps
+from bot.web import auth
 
 #: Content Security Policy: nothing but this origin's own styles, images and forms; no
 #: scripts at all (the pages need none), no framing.
@@ -108,3 +109,4 @@ def signed_in(view: F) -> F:
 
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
 BLUEPRINTS: list[Callable[[Flask], None]] = []
+BLUEPRINTS.append(auth.register)
