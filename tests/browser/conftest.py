@@ -4,7 +4,8 @@
   been played, once per session: INC-1 resolved with its postmortem published and tasks,
   INC-2 private, INC-3 open and nudged, and INC-4 with a hostile title.
 - ``site``: that sandbox's web view (``bot.web.app.create_app``) served by waitress on a free
-  loopback port, with ``WEB_AUTH=none``.
+  loopback port, with ``WEB_AUTH=none``; ``signin_site``: the same behind Sign in with Slack,
+  through the fake Slack's OpenID Connect provider.
 - ``browser``: Debian's Chromium (``/usr/bin/chromium``), headless, driven by Playwright.
   Without it these tests are skipped, except with ``CI=true`` (``.ci/run``), where they fail.
 - ``tab``: a fresh browser context on a site. It records every console message and page
@@ -28,9 +29,11 @@ import pytest
 
 from bot.common.clock import FixedClock
 from bot.sandbox.demo import STORY_START, play
+from bot.sandbox.fakeslack.manifest import AppManifest
 from bot.sandbox.sandbox import Sandbox
 from bot.sandbox.webview import WebView
 from bot.web.app import create_app
+from bot.web.auth import CALLBACK_PATH
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Response
@@ -86,12 +89,23 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def signin_view() -> Iterator[WebView]:
+    """The port of the web view that signs people in with Slack, bound before the story:
+    the app's settings in Slack (the fake's manifest) must name its callback URL."""
+    web = WebView()
+    yield web
+    web.stop()
+
+
+@pytest.fixture(scope="session")
+def story(tmp_path_factory: pytest.TempPathFactory,
+          signin_view: WebView) -> Iterator[Sandbox]:
     """The demo's story, replayed once on SQLite, plus an incident with a hostile title."""
     _chromium_or_skip()  # no story to play for tests that will not run
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'story.db'}"
+    manifest = AppManifest.load().redirecting_to(signin_view.url + CALLBACK_PATH)
     with Sandbox(url, clock=FixedClock(STORY_START), seed=2026, web_auth="none",
-                 host="127.0.0.1") as sb:
+                 host="127.0.0.1", manifest=manifest) as sb:
         demo = play(sb, io.StringIO())
         demo.command("U0BOB", f"start sev3 {HOSTILE_TITLE}", channel=sb.general)
         sb.incident_channel(4)
@@ -111,6 +125,17 @@ def site(story: Sandbox) -> Iterator[str]:
     web = serve(story, web_auth="none")
     yield web.url
     web.stop()
+
+
+@pytest.fixture(scope="session")
+def signin_site(story: Sandbox, signin_view: WebView) -> str:
+    """The web view of the story behind Sign in with Slack (through the fake's OpenID
+    Connect provider): its base URL. ``story.fake.login_as`` says who is at the browser."""
+    deps = dataclasses.replace(story.deps, settings=dataclasses.replace(
+        story.settings, web_auth="slack", client_id=story.fake.client_id,
+        client_secret=story.fake.client_secret, web_secret_key="browser-tests-" + "k" * 32))
+    signin_view.serve(create_app(deps)).start()
+    return signin_view.url
 
 
 class Tab:
@@ -133,6 +158,9 @@ class Tab:
         response = self.page.goto(self.base + path)
         assert response is not None, f"no response for {path}"
         assert response.status == status, f"GET {path}: {response.status} {response.url}"
+        if status >= 400:  # the browser logs the status it was told to expect: not an error
+            self.console[:] = [m for m in self.console if not (
+                m.location.get("url") == response.url and f"status of {status}" in m.text)]
         self.shot(path)
         return response
 
@@ -148,9 +176,15 @@ class Tab:
 
     @property
     def errors(self) -> list[str]:
-        """Console errors and uncaught page errors so far."""
+        """Console errors and uncaught page errors so far.
+
+        Except a missing ``/favicon.ico``: Chromium asks for it once per browser, not per
+        page, so which test would see it depends on their order. ``test_pages`` checks for
+        an icon on every page instead.
+        """
         return [f"console {m.type}: {m.text} ({m.location.get('url', '')})"
-                for m in self.console if m.type == "error"] + \
+                for m in self.console if m.type == "error"
+                and not m.location.get("url", "").endswith("/favicon.ico")] + \
             [f"page error: {e}" for e in self.page_errors]
 
     def focused(self) -> dict[str, Any]:
@@ -206,6 +240,13 @@ def tab(browser: Browser, site: str, request: pytest.FixtureRequest,
         screenshots: Path) -> Iterator[Tab]:
     """A laptop-sized page on the ``WEB_AUTH=none`` site."""
     yield from open_tab(browser, site, request, screenshots, LAPTOP)
+
+
+@pytest.fixture
+def signin_tab(browser: Browser, signin_site: str, request: pytest.FixtureRequest,
+               screenshots: Path) -> Iterator[Tab]:
+    """A laptop-sized page on the site behind Sign in with Slack, signed out."""
+    yield from open_tab(browser, signin_site, request, screenshots, LAPTOP)
 
 
 @pytest.fixture
