@@ -69,6 +69,12 @@ def create_app(deps: Deps) -> Flask:
     def home() -> Any:
         return redirect(url_for("pages.incidents"))
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """No icon, said without a 404: browsers ask every site for one, whatever its pages
+        say, and log a 404 as an error on the console."""
+        return Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+
     for register in BLUEPRINTS:
         register(app)
     return app

@@ -176,15 +176,9 @@ class Tab:
 
     @property
     def errors(self) -> list[str]:
-        """Console errors and uncaught page errors so far.
-
-        Except a missing ``/favicon.ico``: Chromium asks for it once per browser, not per
-        page, so which test would see it depends on their order. ``test_pages`` checks for
-        an icon on every page instead.
-        """
+        """Console errors and uncaught page errors so far."""
         return [f"console {m.type}: {m.text} ({m.location.get('url', '')})"
-                for m in self.console if m.type == "error"
-                and not m.location.get("url", "").endswith("/favicon.ico")] + \
+                for m in self.console if m.type == "error"] + \
             [f"page error: {e}" for e in self.page_errors]
 
     def focused(self) -> dict[str, Any]:

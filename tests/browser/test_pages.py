@@ -175,7 +175,8 @@ def test_every_page_has_a_title_a_heading_a_language_and_an_icon(tab: Tab, path:
     assert tab.page.title().strip()
     assert tab.page.locator("h1").count() == 1
     assert tab.page.locator("html").get_attribute("lang") == "en"
-    # Without one, Chromium asks for /favicon.ico and logs its 404 as a console error.
+    # Without one, Chromium asks for /favicon.ico (once per browser, so a 404 would fail
+    # whichever test came first) and logs its 404 as a console error.
     icon = tab.page.locator("link[rel~=icon]").count() > 0
     served = icon or tab.page.request.get(tab.base + "/favicon.ico").ok
     assert served, "no <link rel=icon> and no /favicon.ico: browsers log a 404 on the console"
