@@ -88,7 +88,7 @@ def test_signed_out_means_slack_is_asked_again(signin_tab: Tab, story: Sandbox) 
     signin_tab.shot("slack-refuses")
     # The browser is on the fake Slack's page now: what it logs there (the 401, the fake's
     # missing icon) is the fake's, not Sitrep's.
-    fake = story.fake.url.split("/api/")[0]
+    fake = story.fake.base
     signin_tab.console[:] = [m for m in signin_tab.console
                              if not m.location.get("url", "").startswith(fake)]
 

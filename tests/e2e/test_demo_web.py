@@ -112,3 +112,9 @@ def test_demo_web_refuses_a_port_in_use_before_playing(tmp_path: Path) -> None:
     assert proc.returncode == 2, err
     assert f"cannot serve the web view on 127.0.0.1:{port}" in err
     assert "Traceback" not in err and out == ""  # nothing played
+
+
+def test_make_run_without_credentials_ends_in_the_web_demo() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "else $(BIN)/incident-bot demo --web; fi" in run
