@@ -188,7 +188,8 @@ class Tab:
             const style = getComputedStyle(el);
             const shows = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0
                 || style.boxShadow !== 'none';
-            return {tag: el.tagName.toLowerCase(), text: (el.innerText || el.value || '').trim(),
+            return {tag: el.tagName.toLowerCase(),
+                    text: (el.innerText || el.value || '').trim().slice(0, 80),
                     href: el.getAttribute('href'), name: el.getAttribute('name'),
                     id: el.id, visible: el.matches(':focus-visible') && shows,
                     in: el.closest('nav') ? 'nav' : el.closest('main') ? 'main'

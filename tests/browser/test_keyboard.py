@@ -76,3 +76,14 @@ def test_enter_follows_links(tab: Tab) -> None:
     assert page.url == tab.base + "/incidents/INC-1"
     current = page.locator("nav[aria-label=Main] a[aria-current=page]")
     assert current.inner_text() == "Incidents"
+
+
+@pytest.mark.parametrize("path", ["/incidents", "/incidents/INC-1", "/tasks", "/insights"])
+def test_every_page_of_the_layout_starts_with_the_skip_link_and_the_navigation(
+        tab: Tab, path: str) -> None:
+    tab.visit(path)
+    seen = stops(tab.tab_through(6))
+    assert seen[0]["href"] == "#main" and seen[0]["visible"], seen[0]
+    names = [s["text"] for s in seen if s["in"] == "nav"]
+    assert names[:3] == ["Incidents", "Tasks", "Insights"], names
+    assert tab.page.locator("main#main").count() == 1  # where the skip link goes

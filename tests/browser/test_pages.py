@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 #: Every page with data, as a person reaches it.
 PAGES = ["/incidents", "/incidents/INC-1", "/incidents/INC-1/postmortem",
-         "/incidents/INC-1/postmortem/1", "/tasks"]
+         "/incidents/INC-1/postmortem/1", "/tasks", "/insights"]
 
 
 def listed(tab: Tab) -> list[str]:
