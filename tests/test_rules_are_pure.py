@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules of the functional core, besides ``bot/common/`` and every ``rules.py``.
 PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
               "bot.postmortem.templates", "bot.slack.errors", "bot.due.lease",
-              "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup"}
+              "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup",
+              "bot.insights.svg", "bot.insights.report"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 
@@ -93,7 +94,7 @@ LAYERS = [
     ("bot.common", "bot.metrics", "bot.logs"),
     ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
     ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem", "bot.due", "bot.nudges",
-     "bot.updates", "bot.digest"),
+     "bot.updates", "bot.digest", "bot.insights"),
     ("bot.app", "bot.background", "bot.socket_mode", "bot.web"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),
 ]

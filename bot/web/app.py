@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -41,6 +42,9 @@ def create_app(deps: Deps) -> Flask:
     settings = deps.settings
     app = Flask("sitrep.web", template_folder=str(files("bot.templates") / "web"),
                 static_folder=None)
+    # Escape every template: Flask only autoescapes names ending in .html, .xml or .svg,
+    # and Sitrep's are ``*.html.j2``.
+    app.jinja_options = {**app.jinja_options, "autoescape": True}
     https = (settings.web_base_url or "").startswith("https://")
     app.config.update(
         SECRET_KEY=settings.web_secret_key or secrets.token_hex(32),
@@ -103,5 +107,14 @@ def signed_in(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _feature(module: str) -> Callable[[Flask], None]:
+    """The ``register(app)`` of a feature's module, imported when the app is built (the
+    features import this module for ``signed_in``, ``viewer`` and ``deps``, so importing
+    them here at the top would be an import circle)."""
+    return lambda app: import_module(module).register(app)
+
+
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
-BLUEPRINTS: list[Callable[[Flask], None]] = []
+BLUEPRINTS: list[Callable[[Flask], None]] = [
+    _feature("bot.web.insights"),
+]
