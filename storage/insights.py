@@ -9,8 +9,9 @@ incident time zone, so that SQLite (which knows no time zones) and PostgreSQL bu
 an incident is in bucket ``i`` when ``edges[i] <= started_at < edges[i + 1]``.
 
 Percentiles are not computed here: SQLite has no percentile aggregate, so ``durations``
-returns the three timestamps of each incident of the window (one bounded statement, at most
-``MAX_ROWS`` rows) and the rules compute them in Python, identically on both backends.
+returns each incident's bucket and its two durations in seconds (one bounded statement, at
+most ``MAX_ROWS`` rows, computed by the database: ``epoch``) and the rules compute them in
+Python, identically on both backends.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Float, and_, case, false, func, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, load_only
+from sqlalchemy.sql.functions import FunctionElement
 
 from storage.followups import resolved_at_of
 from storage.models import Incident, PostmortemVersion, SlackUser, Task
@@ -100,6 +103,29 @@ def counts(session: Session, scope: Scope, edges: Sequence[dt.datetime]
     return [(int(b), str(s), int(n)) for b, s, n in session.execute(stmt)]
 
 
+class epoch(FunctionElement[float]):
+    """A UTC timestamp column as POSIX seconds (a float), computed by the database.
+
+    Cheaper than returning timestamps: no text to parse on SQLite, no time zone to attach
+    on either backend, for ten thousand rows. SQLite's ``julianday`` keeps milliseconds,
+    so callers round to the millisecond.
+    """
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch)
+def _epoch_postgresql(element: epoch, compiler: Any, **kw: Any) -> str:
+    return (f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) "
+            "AS DOUBLE PRECISION)")
+
+
 @dataclass(frozen=True)
 class Bounded:
     """At most ``limit`` rows of a select, and whether more were left out."""
@@ -112,13 +138,23 @@ class Bounded:
         return cls([tuple(r) for r in rows[:limit]], len(rows) > limit)
 
 
-def durations(session: Session, scope: Scope, since: dt.datetime, until: dt.datetime,
+def _seconds(start: Any, end: Any) -> ColumnElement[float]:
+    """``end - start`` in seconds (NULL when ``end`` is)."""
+    return epoch(end) - epoch(start)
+
+
+def durations(session: Session, scope: Scope, edges: Sequence[dt.datetime],
               limit: int = MAX_ROWS) -> Bounded:
-    """``(started_at, detected_at, ended_at)`` of the incidents that started in
-    ``[since, until)`` and have a detection time or an end, newest first (at most
-    ``limit``)."""
-    stmt = (select(Incident.started_at, Incident.detected_at, Incident.ended_at)
-            .where(visible(scope), Incident.started_at >= since, Incident.started_at < until,
+    """``(bucket index, seconds to detect or None, seconds to resolve or None)`` of the
+    incidents that started within ``edges`` and have a detection time or an end, newest
+    first (at most ``limit``; one statement)."""
+    if len(edges) < 2:
+        return Bounded([], False)
+    stmt = (select(_bucket(Incident.started_at, edges),
+                   _seconds(Incident.started_at, Incident.detected_at),
+                   _seconds(Incident.started_at, Incident.ended_at))
+            .where(visible(scope), Incident.started_at >= edges[0],
+                   Incident.started_at < edges[-1],
                    or_(Incident.detected_at.is_not(None), Incident.ended_at.is_not(None)))
             .order_by(Incident.started_at.desc()).limit(limit + 1))
     return Bounded.of(session.execute(stmt).all(), limit)
@@ -126,19 +162,22 @@ def durations(session: Session, scope: Scope, since: dt.datetime, until: dt.date
 
 def resolutions(session: Session, scope: Scope, since: dt.datetime, until: dt.datetime,
                 limit: int = MAX_ROWS) -> Bounded:
-    """``(resolved at, first version published at or None)`` of the resolved incidents whose
-    latest resolution (the follow-up's moment, ``followups.resolved_at_of``) is in
-    ``[since, until)``, newest first (at most ``limit``)."""
+    """``(resolved at, first version published at or None)``, as POSIX seconds, of the
+    resolved incidents whose latest resolution (the follow-up's moment,
+    ``followups.resolved_at_of``) is in ``[since, until)``, the latest declared first (at
+    most ``limit``; one statement)."""
     first_published = (select(func.min(PostmortemVersion.published_at))
                        .where(PostmortemVersion.incident_id == Incident.id)
                        .scalar_subquery())
-    inner = (select(resolved_at_of().label("resolved_at"),
-                    first_published.label("published_at"))
-             .where(visible(scope), Incident.status == "resolved")
-             .subquery())
-    stmt = (select(inner.c.resolved_at, inner.c.published_at)
-            .where(inner.c.resolved_at >= since, inner.c.resolved_at < until)
-            .order_by(inner.c.resolved_at.desc()).limit(limit + 1))
+    # MATERIALIZED: each correlated subquery runs once per incident (inlined, SQLite ran
+    # the resolution's once for each place it is named: the filter, the order, the select).
+    resolved = (select(Incident.id, resolved_at_of().label("resolved_at"),
+                       first_published.label("published_at"))
+                .where(visible(scope), Incident.status == "resolved")
+                .cte("resolved").prefix_with("MATERIALIZED"))
+    stmt = (select(epoch(resolved.c.resolved_at), epoch(resolved.c.published_at))
+            .where(resolved.c.resolved_at >= since, resolved.c.resolved_at < until)
+            .order_by(resolved.c.id.desc()).limit(limit + 1))
     return Bounded.of(session.execute(stmt).all(), limit)
 
 

@@ -19,9 +19,8 @@ def gather(session: Session, scope: Scope, now: dt.datetime, zone: ZoneInfo, due
     months = rules.months(now, zone)
     weekly = rules.count_series(weeks, repo.counts(session, scope, rules.edges(weeks)))
     monthly = rules.count_series(months, repo.counts(session, scope, rules.edges(months)))
-    since, until = months[0].start, months[-1].end
-    timed = repo.durations(session, scope, since, until)
-    resolved = repo.resolutions(session, scope, since, until)
+    timed = repo.durations(session, scope, rules.edges(months))
+    resolved = repo.resolutions(session, scope, months[0].start, months[-1].end)
     total, owners = repo.overdue(session, scope, rules.overdue_before(now, zone), top)
     notes = []
     if timed.truncated or resolved.truncated:

@@ -15,7 +15,8 @@ Pure and deterministic given ``now`` and a zone: no clock, no database, no Slack
 - **Time to detect** is ``detected_at - started_at``, for incidents whose detection time is
   recorded and not before the start; **time to resolve** is ``ended_at - started_at``, for
   incidents whose end is known and not before the start (as the postmortem computes them).
-  Both are counted in the month the incident started.
+  Both are counted in the month the incident started, to the millisecond (the database
+  computes them, and SQLite's date functions keep milliseconds).
 - **On time.** A resolved incident's postmortem is due ``POSTMORTEM_DUE_DAYS`` working days
   after its (latest) resolution, by the follow-up's own arithmetic
   (``bot.postmortem.followup.add_working_days``); it was published on time when its first
@@ -202,43 +203,84 @@ class DurationRow:
 
 
 def duration_series(buckets: Sequence[Bucket],
-                    incidents: Iterable[tuple[dt.datetime, dt.datetime | None,
-                                              dt.datetime | None]]) -> tuple[DurationRow, ...]:
+                    incidents: Iterable[tuple[int, float | None, float | None]]
+                    ) -> tuple[DurationRow, ...]:
     """Median and p90 time to detect and to resolve per bucket of the incidents' start,
-    from ``(started_at, detected_at, ended_at)`` rows."""
+    from ``(bucket index, seconds to detect, seconds to resolve)`` rows (None: not
+    recorded; a negative time, a detection or end recorded before the start, is left out).
+    Times are taken to the millisecond."""
     detect: list[list[float]] = [[] for _ in buckets]
     resolve: list[list[float]] = [[] for _ in buckets]
-    for started, detected, ended in incidents:
-        index = index_of(started, buckets)
-        if index is None:
+    for index, to_detect, to_resolve in incidents:
+        if not 0 <= index < len(buckets):
             continue
-        if detected is not None and detected >= started:
-            detect[index].append((detected - started).total_seconds())
-        if ended is not None and ended >= started:
-            resolve[index].append((ended - started).total_seconds())
+        if to_detect is not None and to_detect > -0.0005:
+            detect[index].append(max(0.0, round(to_detect, 3)))
+        if to_resolve is not None and to_resolve > -0.0005:
+            resolve[index].append(max(0.0, round(to_resolve, 3)))
     return tuple(DurationRow(b, summarize(detect[i]), summarize(resolve[i]))
                  for i, b in enumerate(buckets))
 
 
 class DueMoments:
-    """``due(resolved_at)``: when the postmortem is due, as ``followup.due_moment`` says.
+    """When a postmortem is due, exactly as ``followup.due_moment`` says, fast.
 
-    The working-day walk is done once per local day (not once per incident), then the
-    resolution's time of day is put back exactly as ``add_working_days`` does it.
+    ``due(resolved_at)`` takes a datetime; ``epoch(seconds)`` POSIX seconds (for ten
+    thousand rows). The working-day walk is done once per local day, not per incident, and
+    for each day of ``[since, until)`` a shortcut is prepared: resolved on a weekend, due at
+    the due day's midnight; on a day of 24 hours whose due day also has 24 hours, the time
+    of day is the time since midnight, so due at the due day's midnight plus that. Around a
+    daylight saving change (or outside those days) ``due`` works it out itself.
     """
 
-    def __init__(self, due_days: int, zone: ZoneInfo) -> None:
+    def __init__(self, due_days: int, zone: ZoneInfo, since: dt.date | None = None,
+                 until: dt.date | None = None) -> None:
         self.due_days, self.zone = due_days, zone
         self._days: dict[dt.date, dt.date] = {}
+        self._starts: list[float] = []
+        #: Per prepared day: (True, due midnight) on a weekend, (False, shift) on a plain
+        #: day (due = resolved + shift), None around a change of offset.
+        self._shortcuts: list[tuple[bool, float] | None] = []
+        if since is None or until is None or until <= since:
+            return
+        count = (until - since).days
+        margin = 2 * due_days + 7  # calendar days a due day can be after its day, at most
+        midnights = [local_midnight(since + dt.timedelta(days=i), zone).timestamp()
+                     for i in range(count + margin + 1)]
+        self._starts = midnights[:count + 1]
+        for i in range(count):
+            day = since + dt.timedelta(days=i)
+            index = (self.due_day(day) - since).days
+            due_start, due_end = midnights[index], midnights[index + 1]
+            if day.weekday() in WEEKEND:
+                self._shortcuts.append((True, due_start))
+            elif midnights[i + 1] - midnights[i] == 86400 and due_end - due_start == 86400:
+                self._shortcuts.append((False, due_start - midnights[i]))
+            else:
+                self._shortcuts.append(None)
+
+    def due_day(self, day: dt.date) -> dt.date:
+        if day not in self._days:
+            due = add_working_days(local_midnight(day, self.zone), self.due_days, self.zone)
+            self._days[day] = due.astimezone(self.zone).date()
+        return self._days[day]
 
     def __call__(self, resolved_at: dt.datetime) -> dt.datetime:
         local = resolved_at.astimezone(self.zone)
         day = local.date()
         clock = dt.time(0) if day.weekday() in WEEKEND else local.time().replace(tzinfo=None)
-        if day not in self._days:
-            due = add_working_days(local_midnight(day, self.zone), self.due_days, self.zone)
-            self._days[day] = due.astimezone(self.zone).date()
-        return dt.datetime.combine(self._days[day], clock, tzinfo=self.zone).astimezone(dt.UTC)
+        return dt.datetime.combine(self.due_day(day), clock,
+                                   tzinfo=self.zone).astimezone(dt.UTC)
+
+    def epoch(self, resolved_at: float) -> float:
+        """``due`` for POSIX seconds, in POSIX seconds."""
+        index = bisect.bisect_right(self._starts, resolved_at) - 1
+        if 0 <= index < len(self._shortcuts):
+            shortcut = self._shortcuts[index]
+            if shortcut is not None:
+                weekend, value = shortcut
+                return value if weekend else resolved_at + value
+        return self(dt.datetime.fromtimestamp(resolved_at, dt.UTC)).timestamp()
 
 
 @dataclass(frozen=True)
@@ -262,21 +304,27 @@ class OnTimeRow:
 
 
 def on_time_series(buckets: Sequence[Bucket],
-                   resolutions: Iterable[tuple[dt.datetime, dt.datetime | None]],
+                   resolutions: Iterable[tuple[float, float | None]],
                    now: dt.datetime, due_days: int, zone: ZoneInfo) -> tuple[OnTimeRow, ...]:
-    """Postmortems published on time per bucket of resolution, from ``(resolved_at, first
-    published_at or None)`` rows."""
-    due = DueMoments(due_days, zone)
+    """Postmortems published on time per bucket of resolution, from ``(resolved at, first
+    version published at or None)`` rows in POSIX seconds (taken to the millisecond)."""
+    if not buckets:
+        return ()
+    due = DueMoments(due_days, zone, buckets[0].first_day,
+                     buckets[-1].end.astimezone(zone).date())
+    starts = [b.start.timestamp() for b in buckets]
+    end, now_s = buckets[-1].end.timestamp(), now.timestamp()
     tally = [[0, 0, 0, 0] for _ in buckets]
     for resolved_at, published_at in resolutions:
-        index = index_of(resolved_at, buckets)
-        if index is None:
+        resolved_at = round(resolved_at, 3)
+        if resolved_at < starts[0] or resolved_at >= end:
             continue
-        deadline = due(resolved_at)
+        index = bisect.bisect_right(starts, resolved_at) - 1
+        deadline = due.epoch(resolved_at)
         if published_at is not None:
-            tally[index][0 if published_at <= deadline else 1] += 1
+            tally[index][0 if round(published_at, 3) <= deadline else 1] += 1
         else:
-            tally[index][2 if deadline <= now else 3] += 1
+            tally[index][2 if deadline <= now_s else 3] += 1
     return tuple(OnTimeRow(b, *t) for b, t in zip(buckets, tally, strict=True))
 
 

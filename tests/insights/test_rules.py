@@ -132,16 +132,15 @@ def test_count_series_has_every_bucket_and_severity_with_zeros() -> None:
     assert empty.severities == rules.SEVERITIES and empty.total == 0
 
 
-def test_durations_per_month_of_the_start() -> None:
+def test_durations_per_bucket() -> None:
     months = rules.months(utc(2026, 3, 12), UTC, count=2)
-    start = utc(2026, 3, 2)
     rows = [
-        (start, start + dt.timedelta(minutes=10), start + dt.timedelta(hours=1)),
-        (start, start + dt.timedelta(minutes=30), start + dt.timedelta(hours=3)),
-        (start, None, None),  # still open, detection not recorded
-        (start, start - dt.timedelta(minutes=5), None),  # detected "before" the start: ignored
-        (utc(2026, 2, 27), utc(2026, 2, 27, 0, 4), utc(2026, 3, 1, 1)),  # counted in February
-        (utc(2025, 1, 1), utc(2025, 1, 2), None),  # outside
+        (1, 600.0, 3600.0),
+        (1, 1800.0004, 10800.0),
+        (1, None, None),  # still open, detection not recorded
+        (1, -300.0, None),  # detected "before" the start: left out
+        (0, 240.0, 2 * 86400 + 3600.0),
+        (5, 1.0, 1.0),  # outside
     ]
     feb, mar = rules.duration_series(months, rows)
     assert mar.detect == rules.Summary(2, 1200, 1680)
@@ -152,15 +151,33 @@ def test_durations_per_month_of_the_start() -> None:
     assert empty[0].detect == rules.Summary(0, None, None)
 
 
+ZONES = [UTC, PARIS, AUCKLAND, ZoneInfo("America/Sao_Paulo"), ZoneInfo("Africa/Cairo"),
+         ZoneInfo("America/Santiago"), ZoneInfo("Asia/Gaza")]
+
+
 @given(st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1),
                     timezones=st.just(UTC)),
-       st.integers(min_value=1, max_value=30),
-       st.sampled_from([UTC, PARIS, AUCKLAND]))
+       st.integers(min_value=1, max_value=30), st.sampled_from(ZONES))
 def test_due_moments_are_the_followups_own(resolved: dt.datetime, days: int,
                                            zone: ZoneInfo) -> None:
-    due = rules.DueMoments(days, zone)
-    assert due(resolved) == followup.add_working_days(resolved, days, zone)
-    assert due(resolved) == followup.add_working_days(resolved, days, zone)  # cached
+    resolved = resolved.replace(microsecond=resolved.microsecond // 1000 * 1000)
+    expected = followup.add_working_days(resolved, days, zone)
+    start = (resolved - dt.timedelta(days=40)).date()
+    due = rules.DueMoments(days, zone, start, start + dt.timedelta(days=120))
+    assert due(resolved) == expected
+    assert due(resolved) == expected  # cached
+    assert due.epoch(resolved.timestamp()) == pytest.approx(expected.timestamp(), abs=1e-6)
+    outside = rules.DueMoments(days, zone)  # no days prepared: the exact way
+    assert outside.epoch(resolved.timestamp()) == pytest.approx(expected.timestamp(), abs=1e-6)
+
+
+def test_due_moments_around_a_dst_change_on_a_weekday() -> None:
+    cairo = ZoneInfo("Africa/Cairo")  # summer time starts on the last Friday of April
+    due = rules.DueMoments(1, cairo, dt.date(2024, 4, 1), dt.date(2024, 5, 31))
+    for hours in range(0, 24 * 7):
+        moment = dt.datetime(2024, 4, 22, tzinfo=UTC) + dt.timedelta(hours=hours, minutes=7)
+        expected = followup.add_working_days(moment, 1, cairo)
+        assert due.epoch(moment.timestamp()) == pytest.approx(expected.timestamp()), moment
 
 
 def test_on_time_counts_by_month_of_resolution() -> None:
@@ -169,13 +186,14 @@ def test_on_time_counts_by_month_of_resolution() -> None:
     friday = utc(2026, 2, 6, 9)  # 10:00 in Paris; due 5 working days later: Fri 13 Feb 10:00
     rows = [
         (friday, utc(2026, 2, 13, 9)),  # on the minute: on time
-        (friday, utc(2026, 2, 13, 9, 1)),  # a minute late
+        (friday, utc(2026, 2, 13, 9, 0, 0, 1000)),  # a millisecond late
         (friday, None),  # missing
         (utc(2026, 3, 11, 9), None),  # resolved yesterday: not due yet
         (utc(2026, 3, 2, 9), utc(2026, 3, 3)),  # on time
         (utc(2025, 3, 2, 9), utc(2025, 3, 3)),  # outside the window
     ]
-    feb, mar = rules.on_time_series(months, rows, now, 5, PARIS)
+    seconds = [(r.timestamp(), p.timestamp() if p else None) for r, p in rows]
+    feb, mar = rules.on_time_series(months, seconds, now, 5, PARIS)
     assert (feb.on_time, feb.late, feb.missing, feb.pending) == (1, 1, 1, 0)
     assert feb.share == pytest.approx(1 / 3)
     assert (mar.on_time, mar.late, mar.missing, mar.pending) == (1, 0, 0, 1)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.insights import report, rules
 from storage import insights as repo
 from storage.db import Database
@@ -16,7 +18,7 @@ from tests.storage.test_postmortem_queries import counting
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = dt.UTC
-#: Six SELECTs (+ SQLite's BEGIN IMMEDIATE).
+#: Six SELECTs (one of them WITH … SELECT) (+ SQLite's BEGIN IMMEDIATE).
 SELECTS = 6
 
 
@@ -33,7 +35,8 @@ def test_statement_count_does_not_grow_with_the_incidents(db: Database) -> None:
     private = fixtures.bulk(db, 1500)
     large, second = _gather(db, Scope.of(TEAM, private[:50]))
     for statements in (first, second):
-        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        selects = [s for s in statements
+                   if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         assert len(selects) == SELECTS, statements
     assert len(first) == len(second) <= SELECTS + 1
     assert small.monthly.total == 1 and large.monthly.total > 1000
@@ -100,21 +103,35 @@ def test_resolutions_use_the_latest_resolution_and_the_first_version(db: Databas
     with db.session() as s:
         rows = repo.resolutions(s, Scope.of(TEAM), months[0].start, months[-1].end)
     assert not rows.truncated
-    assert sorted(rows.rows, key=lambda r: r[0]) == [
-        (resolved, resolved + dt.timedelta(days=3)), (resolved + dt.timedelta(hours=1), None)]
+    first = resolved.timestamp()
+    assert sorted(rows.rows) == [(pytest.approx(first), pytest.approx(first + 3 * 86400)),
+                                 (pytest.approx(first + 3600), None)]
 
 
 def test_bounded_selects_say_when_rows_were_left_out(db: Database) -> None:
     for day in range(3):
         add(db, started=NOW - dt.timedelta(days=day + 1), detected=NOW - dt.timedelta(days=day),
             resolved=NOW - dt.timedelta(hours=1))
+    months = rules.months(NOW, PARIS)
     with db.session() as s:
-        rows = repo.durations(s, Scope.of(TEAM), NOW - dt.timedelta(days=30), NOW, limit=2)
+        rows = repo.durations(s, Scope.of(TEAM), rules.edges(months), limit=2)
         resolved = repo.resolutions(s, Scope.of(TEAM), NOW - dt.timedelta(days=30), NOW,
                                     limit=2)
     assert rows.truncated and len(rows.rows) == 2
-    assert rows.rows[0][0] == NOW - dt.timedelta(days=1)  # newest first
+    assert rows.rows == [(11, pytest.approx(86400.0), pytest.approx(86400 - 3600.0)),
+                         (11, pytest.approx(86400.0), pytest.approx(2 * 86400 - 3600.0))]
     assert resolved.truncated and len(resolved.rows) == 2
+
+
+def test_durations_are_exact_to_the_millisecond(db: Database) -> None:
+    start = dt.datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=UTC)
+    add(db, started=start, detected=start + dt.timedelta(seconds=59, milliseconds=877),
+        ended=start + dt.timedelta(days=3, milliseconds=1))
+    months = rules.months(NOW, PARIS)
+    with db.session() as s:
+        ((bucket, detect, resolve),) = repo.durations(s, Scope.of(TEAM), rules.edges(months)).rows
+    assert bucket == 11
+    assert round(detect, 3) == 59.877 and round(resolve, 3) == 3 * 86400 + 0.001
 
 
 def test_overdue_owners_with_names_most_first(db: Database) -> None:
