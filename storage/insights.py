@@ -29,8 +29,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from storage.followups import resolved_at_of
 from storage.models import Incident, PostmortemVersion, SlackUser, Task
 
-#: The most incidents a bounded select returns (the newest first); a window holding more
-#: is summarised from these, and ``truncated`` says so.
+#: The most incidents a bounded select returns (the latest declared first); a window
+#: holding more is summarised from these, and ``truncated`` says so.
 MAX_ROWS = 50_000
 
 
@@ -100,15 +100,15 @@ def counts(session: Session, scope: Scope, edges: Sequence[dt.datetime]
     # own parameters) as the same expression.
     stmt = (select(inner.c.bucket, inner.c.severity, func.count())
             .group_by(inner.c.bucket, inner.c.severity))
-    return [(int(b), str(s), int(n)) for b, s, n in session.execute(stmt)]
+    return [(int(b), str(s), int(n)) for b, s, n in session.connection().execute(stmt)]
 
 
 class epoch(FunctionElement[float]):
     """A UTC timestamp column as POSIX seconds (a float), computed by the database.
 
     Cheaper than returning timestamps: no text to parse on SQLite, no time zone to attach
-    on either backend, for ten thousand rows. SQLite's ``julianday`` keeps milliseconds,
-    so callers round to the millisecond.
+    on either backend, for ten thousand rows. Exact to the microsecond on PostgreSQL, to
+    the millisecond on SQLite (``julianday`` keeps milliseconds; rounded there).
     """
 
     type = Float()
@@ -117,7 +117,8 @@ class epoch(FunctionElement[float]):
 
 @compiles(epoch, "sqlite")
 def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+    column = compiler.process(element.clauses, **kw)
+    return f"round((julianday({column}) - 2440587.5) * 86400.0, 3)"
 
 
 @compiles(epoch)
@@ -135,7 +136,7 @@ class Bounded:
 
     @classmethod
     def of(cls, rows: Sequence[Any], limit: int) -> Bounded:
-        return cls([tuple(r) for r in rows[:limit]], len(rows) > limit)
+        return cls(list(rows[:limit]), len(rows) > limit)
 
 
 def _seconds(start: Any, end: Any) -> ColumnElement[float]:
@@ -146,8 +147,8 @@ def _seconds(start: Any, end: Any) -> ColumnElement[float]:
 def durations(session: Session, scope: Scope, edges: Sequence[dt.datetime],
               limit: int = MAX_ROWS) -> Bounded:
     """``(bucket index, seconds to detect or None, seconds to resolve or None)`` of the
-    incidents that started within ``edges`` and have a detection time or an end, newest
-    first (at most ``limit``; one statement)."""
+    incidents that started within ``edges`` and have a detection time or an end, the latest
+    declared first (at most ``limit``; one statement)."""
     if len(edges) < 2:
         return Bounded([], False)
     stmt = (select(_bucket(Incident.started_at, edges),
@@ -156,8 +157,8 @@ def durations(session: Session, scope: Scope, edges: Sequence[dt.datetime],
             .where(visible(scope), Incident.started_at >= edges[0],
                    Incident.started_at < edges[-1],
                    or_(Incident.detected_at.is_not(None), Incident.ended_at.is_not(None)))
-            .order_by(Incident.started_at.desc()).limit(limit + 1))
-    return Bounded.of(session.execute(stmt).all(), limit)
+            .order_by(Incident.id.desc()).limit(limit + 1))
+    return Bounded.of(session.connection().execute(stmt).all(), limit)
 
 
 def resolutions(session: Session, scope: Scope, since: dt.datetime, until: dt.datetime,
@@ -178,7 +179,7 @@ def resolutions(session: Session, scope: Scope, since: dt.datetime, until: dt.da
     stmt = (select(epoch(resolved.c.resolved_at), epoch(resolved.c.published_at))
             .where(resolved.c.resolved_at >= since, resolved.c.resolved_at < until)
             .order_by(resolved.c.id.desc()).limit(limit + 1))
-    return Bounded.of(session.execute(stmt).all(), limit)
+    return Bounded.of(session.connection().execute(stmt).all(), limit)
 
 
 def overdue(session: Session, scope: Scope, before: dt.date, top: int

@@ -24,8 +24,8 @@ def gather(session: Session, scope: Scope, now: dt.datetime, zone: ZoneInfo, due
     total, owners = repo.overdue(session, scope, rules.overdue_before(now, zone), top)
     notes = []
     if timed.truncated or resolved.truncated:
-        notes.append(f"Times are computed from the newest {repo.MAX_ROWS:,} incidents of the "
-                     "period only.")
+        notes.append(f"Times are computed from the latest {repo.MAX_ROWS:,} incidents "
+                     "declared in the period only.")
     return rules.Insights(
         now=now, zone=zone.key, due_days=due_days, weekly=weekly, monthly=monthly,
         durations=rules.duration_series(months, timed.rows),

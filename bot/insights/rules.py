@@ -141,8 +141,11 @@ class Summary:
 
 
 def summarize(seconds: Sequence[float]) -> Summary:
+    """Count, median and p90, to the millisecond (what both databases keep alike)."""
     ordered = sorted(seconds)
-    return Summary(len(ordered), percentile(ordered, 50), percentile(ordered, 90))
+    median, p90 = percentile(ordered, 50), percentile(ordered, 90)
+    return Summary(len(ordered), None if median is None else round(median, 3),
+                   None if p90 is None else round(p90, 3))
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -208,16 +211,16 @@ def duration_series(buckets: Sequence[Bucket],
     """Median and p90 time to detect and to resolve per bucket of the incidents' start,
     from ``(bucket index, seconds to detect, seconds to resolve)`` rows (None: not
     recorded; a negative time, a detection or end recorded before the start, is left out).
-    Times are taken to the millisecond."""
+    """
     detect: list[list[float]] = [[] for _ in buckets]
     resolve: list[list[float]] = [[] for _ in buckets]
+    count = len(buckets)
     for index, to_detect, to_resolve in incidents:
-        if not 0 <= index < len(buckets):
-            continue
-        if to_detect is not None and to_detect > -0.0005:
-            detect[index].append(max(0.0, round(to_detect, 3)))
-        if to_resolve is not None and to_resolve > -0.0005:
-            resolve[index].append(max(0.0, round(to_resolve, 3)))
+        if 0 <= index < count:
+            if to_detect is not None and to_detect >= 0:
+                detect[index].append(to_detect)
+            if to_resolve is not None and to_resolve >= 0:
+                resolve[index].append(to_resolve)
     return tuple(DurationRow(b, summarize(detect[i]), summarize(resolve[i]))
                  for i, b in enumerate(buckets))
 
@@ -307,7 +310,7 @@ def on_time_series(buckets: Sequence[Bucket],
                    resolutions: Iterable[tuple[float, float | None]],
                    now: dt.datetime, due_days: int, zone: ZoneInfo) -> tuple[OnTimeRow, ...]:
     """Postmortems published on time per bucket of resolution, from ``(resolved at, first
-    version published at or None)`` rows in POSIX seconds (taken to the millisecond)."""
+    version published at or None)`` rows in POSIX seconds."""
     if not buckets:
         return ()
     due = DueMoments(due_days, zone, buckets[0].first_day,
@@ -315,14 +318,14 @@ def on_time_series(buckets: Sequence[Bucket],
     starts = [b.start.timestamp() for b in buckets]
     end, now_s = buckets[-1].end.timestamp(), now.timestamp()
     tally = [[0, 0, 0, 0] for _ in buckets]
+    first = starts[0]
     for resolved_at, published_at in resolutions:
-        resolved_at = round(resolved_at, 3)
-        if resolved_at < starts[0] or resolved_at >= end:
+        if resolved_at < first or resolved_at >= end:
             continue
         index = bisect.bisect_right(starts, resolved_at) - 1
         deadline = due.epoch(resolved_at)
         if published_at is not None:
-            tally[index][0 if round(published_at, 3) <= deadline else 1] += 1
+            tally[index][0 if published_at <= deadline else 1] += 1
         else:
             tally[index][2 if deadline <= now_s else 3] += 1
     return tuple(OnTimeRow(b, *t) for b, t in zip(buckets, tally, strict=True))

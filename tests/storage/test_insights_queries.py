@@ -118,8 +118,9 @@ def test_bounded_selects_say_when_rows_were_left_out(db: Database) -> None:
         resolved = repo.resolutions(s, Scope.of(TEAM), NOW - dt.timedelta(days=30), NOW,
                                     limit=2)
     assert rows.truncated and len(rows.rows) == 2
-    assert rows.rows == [(11, pytest.approx(86400.0), pytest.approx(86400 - 3600.0)),
-                         (11, pytest.approx(86400.0), pytest.approx(2 * 86400 - 3600.0))]
+    assert rows.rows == [  # the latest declared first
+        (11, pytest.approx(86400.0), pytest.approx(3 * 86400 - 3600.0)),
+        (11, pytest.approx(86400.0), pytest.approx(2 * 86400 - 3600.0))]
     assert resolved.truncated and len(resolved.rows) == 2
 
 
