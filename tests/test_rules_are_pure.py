@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
               "bot.postmortem.templates", "bot.slack.errors", "bot.due.lease",
               "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup",
-              "bot.insights.svg", "bot.insights.report"}
+              "bot.web.api_rules", "bot.web.api_schema", "bot.insights.svg",
+              "bot.insights.report"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 

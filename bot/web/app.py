@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
 
 from bot.deps import Deps
+from bot.web import api, auth
 
 #: Content Security Policy: nothing but this origin's own styles, images and forms; no
 #: scripts at all (the pages need none), no framing.
@@ -42,9 +43,6 @@ def create_app(deps: Deps) -> Flask:
     settings = deps.settings
     app = Flask("sitrep.web", template_folder=str(files("bot.templates") / "web"),
                 static_folder=None)
-    # Escape every template: Flask only autoescapes names ending in .html, .xml or .svg,
-    # and Sitrep's are ``*.html.j2``.
-    app.jinja_options = {**app.jinja_options, "autoescape": True}
     https = (settings.web_base_url or "").startswith("https://")
     app.config.update(
         SECRET_KEY=settings.web_secret_key or secrets.token_hex(32),
@@ -56,6 +54,9 @@ def create_app(deps: Deps) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["sitrep"] = deps
+    # Every template is escaped, whatever its name: Flask escapes only ``.html`` and the like
+    # by default, and the web view's templates are ``*.html.j2``.
+    app.select_jinja_autoescape = lambda filename: True  # type: ignore[method-assign]
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -115,6 +116,7 @@ def _feature(module: str) -> Callable[[Flask], None]:
 
 
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
-BLUEPRINTS: list[Callable[[Flask], None]] = [
-    _feature("bot.web.insights"),
-]
+BLUEPRINTS: list[Callable[[Flask], None]] = []
+BLUEPRINTS.append(auth.register)
+BLUEPRINTS.append(api.register)
+BLUEPRINTS.append(_feature("bot.web.insights"))

@@ -135,7 +135,8 @@ def test_a_signed_in_viewer_sees_private_incidents_only_as_a_member(
 
     monkeypatch.setattr(page, "channel_members", members)
     client = client_for(seeded, auth="slack")
-    assert client.get("/insights").status_code == 401  # no sign-in route in this branch
+    signed_out = client.get("/insights")
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
     for user, total in (("U0OUTSIDER", "0"), ("U0MEMBER", "1")):
         with client.session_transaction() as session:
             session["viewer"] = {"team_id": TEAM, "user_id": user}
