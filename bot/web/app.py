@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -52,6 +53,9 @@ def create_app(deps: Deps) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["sitrep"] = deps
+    # Every template here is HTML, named *.html.j2, which Flask would not autoescape (it
+    # goes by .html): escape every {{ value }} whatever the name.
+    app.jinja_env.autoescape = True
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -103,5 +107,14 @@ def signed_in(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _feature(module: str) -> Callable[[Flask], None]:
+    """The ``register(app)`` of a feature's module, imported when the app is built (the
+    features import this module for ``signed_in``, ``viewer`` and ``deps``, so importing
+    them here at the top would be an import circle)."""
+    return lambda app: import_module(module).register(app)
+
+
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
-BLUEPRINTS: list[Callable[[Flask], None]] = []
+BLUEPRINTS: list[Callable[[Flask], None]] = [
+    _feature("bot.web.pages"),
+]
