@@ -107,6 +107,20 @@ class Settings:
                 raise SettingsError(f"{name} is not set (see README: Setting up in Slack)")
 
 
+    def require_web(self) -> None:
+        """Fail unless the web view can sign people in: with ``WEB_AUTH=slack`` it needs the
+        app's OAuth credentials and a fixed key for its session cookies (a random one per
+        process would sign everyone out at each restart, and differ between replicas)."""
+        if self.web_auth != "slack":
+            return
+        needed = {"WEB_SECRET_KEY": self.web_secret_key, "SLACK_CLIENT_ID": self.client_id,
+                  "SLACK_CLIENT_SECRET": self.client_secret}
+        for name, value in needed.items():
+            if not value:
+                raise SettingsError(f"{name} is not set: the web view signs people in with "
+                                    "Slack (WEB_AUTH=slack; see README: Sign in with Slack)")
+
+
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0,
          maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
@@ -249,6 +263,16 @@ def _base_url(env: Mapping[str, str]) -> str | None:
     return raw.rstrip("/")
 
 
+def _secret_key(env: Mapping[str, str]) -> str | None:
+    """``WEB_SECRET_KEY``: at least 32 characters (``python -c 'import secrets;
+    print(secrets.token_hex(32))'``), since it is all that stands behind a session cookie."""
+    key = _opt(env, "WEB_SECRET_KEY")
+    if key is not None and len(key) < 32:
+        raise SettingsError("WEB_SECRET_KEY must be at least 32 characters (try: python -c "
+                            "'import secrets; print(secrets.token_hex(32))')")
+    return key
+
+
 def _api_tokens(env: Mapping[str, str]) -> tuple[str, ...]:
     """``API_TOKENS``: comma-separated SHA-256 hex digests (never the tokens themselves)."""
     raw = env.get("API_TOKENS", "").strip()
@@ -387,7 +411,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
         web_port=web_port,
         web_base_url=_base_url(env),
         web_auth=_web_auth(env, host),
-        web_secret_key=_opt(env, "WEB_SECRET_KEY"),
+        web_secret_key=_secret_key(env),
         client_id=_opt(env, "SLACK_CLIENT_ID"),
         client_secret=_opt(env, "SLACK_CLIENT_SECRET"),
         api_token_hashes=_api_tokens(env),

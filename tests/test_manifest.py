@@ -73,9 +73,10 @@ def _code() -> str:
 
 
 def called_methods() -> set[str]:
-    """Web API methods the bot calls (``client.chat_postMessage(`` → ``chat.postMessage``)."""
+    """Web API methods the bot calls (``client.chat_postMessage(`` → ``chat.postMessage``), also
+    through the pagination helper (``pages(client.conversations_list,``)."""
     found = set()
-    for name in re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", _code()):
+    for name in re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)[(,]", _code()):
         if name == "files_upload_v2":  # slack_sdk's helper over the two upload methods
             found |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
             continue
@@ -143,6 +144,20 @@ def test_readme_gives_the_reason_for_every_scope() -> None:
     for scope in MANIFEST["oauth_config"]["scopes"]["bot"]:
         assert f"`{scope}`" in setup, f"README: say why {scope} is needed"
     assert "Messages Tab" in setup
+
+
+def test_sign_in_with_slack_is_declared_as_the_web_view_asks_for_it() -> None:
+    """The user scopes are exactly those the web view requests (openid always), and the
+    redirect URL is its callback (https://docs.slack.dev/authentication/sign-in-with-slack)."""
+    from bot.web.auth import CALLBACK_PATH, SCOPES
+
+    oauth = MANIFEST["oauth_config"]
+    assert "openid" in SCOPES
+    assert sorted(oauth["scopes"]["user"]) == sorted(SCOPES)
+    assert [url.split("/", 3)[3] for url in oauth["redirect_urls"]] == [CALLBACK_PATH[1:]]
+    readme = (ROOT / "README.md").read_text()
+    for scope in SCOPES:
+        assert f"`{scope}`" in readme, f"README: say why the user scope {scope} is needed"
 
 
 def test_command_shortcuts_and_interactivity_are_declared() -> None:

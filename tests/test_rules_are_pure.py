@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules of the functional core, besides ``bot/common/`` and every ``rules.py``.
 PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
               "bot.postmortem.templates", "bot.slack.errors", "bot.due.lease",
-              "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup"}
+              "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup",
+              "bot.web.api_rules", "bot.web.api_schema"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 

@@ -13,6 +13,8 @@ import threading
 
 from slack_sdk import WebClient
 
+from bot.slack.client import pages
+
 log = logging.getLogger(__name__)
 
 #: A conversation id: C (public or private channel), G (old private channel), D (DM).
@@ -57,13 +59,9 @@ class ChannelIds:
 
     @staticmethod
     def _lookup(client: WebClient, name: str) -> str | None:
-        cursor = None
-        while True:
-            page = client.conversations_list(types="public_channel", exclude_archived=True,
-                                             limit=PAGE_SIZE, cursor=cursor)
+        for page in pages(client.conversations_list, types="public_channel",
+                          exclude_archived=True, limit=PAGE_SIZE):
             for channel in page.get("channels") or []:
                 if channel.get("name") == name:
                     return str(channel["id"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        return None

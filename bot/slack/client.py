@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import logging
 import ssl
 import time
 import urllib.error
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
@@ -289,19 +291,33 @@ def post_once(client: WebClient, channel: str, *, metadata: dict[str, Any] | Non
                                        **message).data  # type: ignore[return-value]
 
 
+def pages(method: Callable[..., Any], *, max_pages: int | None = None,
+          **args: Any) -> Iterator[Any]:
+    """Each page of a cursor-paginated Web API ``method`` (``client.conversations_list``).
+
+    Follows ``response_metadata.next_cursor`` until it is empty
+    (https://docs.slack.dev/apis/web-api/pagination), at most ``max_pages`` pages. Each page
+    is its own call through the measured client, so every page is counted and rate-limited
+    like any call (slack_sdk's own response iteration fetches later pages below that).
+    """
+    cursor = None
+    for _ in itertools.count() if max_pages is None else range(max_pages):
+        page = method(**args, **({"cursor": cursor} if cursor else {}))
+        yield page
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
+
+
 def channel_named(client: WebClient, name: str, *, is_private: bool = False) -> dict | None:
     """The unarchived channel called ``name`` that the bot is in (``conversations.list``)."""
-    cursor = None
-    while True:
-        resp = client.conversations_list(
-            types="private_channel" if is_private else "public_channel", exclude_archived=True,
-            limit=999, cursor=cursor)
-        for channel in resp.get("channels") or []:
+    for page in pages(client.conversations_list,
+                      types="private_channel" if is_private else "public_channel",
+                      exclude_archived=True, limit=999):
+        for channel in page.get("channels") or []:
             if channel.get("name") == name and channel.get("is_member"):
                 return channel
-        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return None
+    return None
 
 
 def create_channel_once(client: WebClient, name: str, *, is_private: bool = False) -> dict:

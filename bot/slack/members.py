@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common.clock import Clock
-from bot.slack.client import error_code
+from bot.slack.client import error_code, pages
 
 log = logging.getLogger(__name__)
 #: How long a channel's member list is trusted.
@@ -61,12 +61,7 @@ class ChannelMembers:
     @staticmethod
     def _read(client: WebClient, channel_id: str) -> frozenset[str]:
         members: set[str] = set()
-        cursor = None
-        for _ in range(MAX_PAGES):
-            resp = client.conversations_members(channel=channel_id, limit=PAGE,
-                                                **({"cursor": cursor} if cursor else {}))
-            members.update(str(m) for m in resp.get("members") or [])
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
+        for page in pages(client.conversations_members, max_pages=MAX_PAGES,
+                          channel=channel_id, limit=PAGE):
+            members.update(str(m) for m in page.get("members") or [])
         return frozenset(members)

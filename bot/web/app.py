@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
 
 from bot.deps import Deps
+from bot.web import api, auth
 
 #: Content Security Policy: nothing but this origin's own styles, images and forms; no
 #: scripts at all (the pages need none), no framing.
@@ -53,9 +54,9 @@ def create_app(deps: Deps) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["sitrep"] = deps
-    # Every template here is HTML, named *.html.j2, which Flask would not autoescape (it
-    # goes by .html): escape every {{ value }} whatever the name.
-    app.jinja_env.autoescape = True
+    # Every template is escaped, whatever its name: Flask escapes only ``.html`` and the like
+    # by default, and the web view's templates are ``*.html.j2``.
+    app.select_jinja_autoescape = lambda filename: True  # type: ignore[method-assign]
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -115,6 +116,7 @@ def _feature(module: str) -> Callable[[Flask], None]:
 
 
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
-BLUEPRINTS: list[Callable[[Flask], None]] = [
-    _feature("bot.web.pages"),
-]
+BLUEPRINTS: list[Callable[[Flask], None]] = []
+BLUEPRINTS.append(auth.register)
+BLUEPRINTS.append(api.register)
+BLUEPRINTS.append(_feature("bot.web.pages"))

@@ -97,12 +97,13 @@ class Looker:
 
 
 def slack_client() -> WebClient:
-    """The Web API client that reads private channels' members (made once per app)."""
-    client = current_app.extensions.get("sitrep.slack")
+    """The Web API client that reads private channels' members (one per app, shared with
+    ``bot.web.auth``)."""
+    client = current_app.extensions.get("sitrep_slack")
     if client is None:
         app_deps = deps()
         client = make_client(app_deps.settings, app_deps.slack_health)
-        current_app.extensions["sitrep.slack"] = client
+        current_app.extensions["sitrep_slack"] = client
     return client
 
 

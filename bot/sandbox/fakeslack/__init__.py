@@ -26,8 +26,12 @@ One module per concern, so that what answers ``conversations.create`` is found b
   ``server.py``: the HTTP server and the ``/api/`` dispatch; ``common.py``: shared pieces;
   ``__main__.py``: ``python -m bot.sandbox.fakeslack``.
 
-A new family (OpenID Connect) is one new module with its mixin and
-one more base of :class:`FakeSlack`.
+- ``openid.py``: Sign in with Slack (OpenID Connect): the discovery document, the signing
+  keys, ``/openid/connect/authorize`` (with the ``login_as`` test hook),
+  ``openid.connect.token`` and ``openid.connect.userInfo``; a base of ``server.py``'s
+  ``Server``, which routes its pages outside ``/api/``.
+
+A new family is one new module with its mixin and one more base of :class:`FakeSlack`.
 """
 
 from __future__ import annotations

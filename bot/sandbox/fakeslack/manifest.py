@@ -127,6 +127,11 @@ class AppManifest:
     bot_events: frozenset[str] = frozenset()
     messages_tab_enabled: bool = False  # the Messages tab is opt-in (Slack's default: off)
     messages_tab_read_only: bool = False
+    #: ``oauth_config.redirect_urls``: where Sign in with Slack may send people back
+    #: (https://docs.slack.dev/reference/app-manifest; openid.py checks them).
+    redirect_urls: tuple[str, ...] = ()
+    #: ``oauth_config.scopes.user``: the user scopes (Sign in with Slack: openid, profile, email).
+    user_scopes: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path | str = PROJECT_MANIFEST) -> AppManifest:
@@ -137,9 +142,11 @@ class AppManifest:
     def from_dict(cls, data: dict[str, Any]) -> AppManifest:
         home = (data.get("features") or {}).get("app_home") or {}
         settings = data.get("settings") or {}
+        oauth = data.get("oauth_config") or {}
         return cls(
-            bot_scopes=frozenset(((data.get("oauth_config") or {}).get("scopes") or {})
-                                 .get("bot") or ()),
+            bot_scopes=frozenset((oauth.get("scopes") or {}).get("bot") or ()),
+            redirect_urls=tuple(oauth.get("redirect_urls") or ()),
+            user_scopes=frozenset((oauth.get("scopes") or {}).get("user") or ()),
             bot_events=frozenset((settings.get("event_subscriptions") or {})
                                  .get("bot_events") or ()),
             messages_tab_enabled=bool(home.get("messages_tab_enabled", False)),
@@ -151,6 +158,10 @@ class AppManifest:
         scope the event requires granted (https://docs.slack.dev/apis/events-api)."""
         scope = EVENT_SCOPES.get(subscription)
         return subscription in self.bot_events and (scope is None or scope in self.bot_scopes)
+
+    def redirecting_to(self, *urls: str) -> AppManifest:
+        """The same app with these redirect URLs instead (a test's own web view address)."""
+        return dataclasses.replace(self, redirect_urls=tuple(urls))
 
     def without(self, *scopes: str) -> AppManifest:
         """The same app with ``scopes`` taken away (a test's misconfigured install)."""

@@ -8,6 +8,7 @@ that a family marked with ``@answers`` (``common.py``). ``/upload/`` and ``/file
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -18,7 +19,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from bot.sandbox.fakeslack.common import (
     JSON_TYPE,
@@ -30,6 +31,7 @@ from bot.sandbox.fakeslack.common import (
     text_reply,
 )
 from bot.sandbox.fakeslack.failures import Failures
+from bot.sandbox.fakeslack.openid import OpenID
 from bot.sandbox.fakeslack.socket_mode import SocketMode
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,11 @@ log = logging.getLogger(__name__)
 JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
 #: The status ``_api_request`` gives for "close the connection without answering".
 DROP = 0
-# Methods that answer without a token (as on real Slack).
-NO_AUTH_METHODS = frozenset({"api.test"})
+# Methods that answer without a token (as on real Slack): openid.connect.token takes the
+# app's client id and secret instead (https://docs.slack.dev/reference/methods/openid.connect.token).
+NO_AUTH_METHODS = frozenset({"api.test", "openid.connect.token"})
+# Methods that take a Sign in with Slack user token only (openid.py).
+USER_TOKEN_METHODS = frozenset({"openid.connect.userInfo"})
 # Methods that take the app-level token (xapp-…) and nothing else (socket_mode.py).
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
@@ -78,6 +83,17 @@ def parse_multipart(
         else:
             fields[name] = content.decode("utf-8", "replace")
     return fields, files
+
+
+def _basic_auth(header: str) -> tuple[str, str] | None:
+    """``Authorization: Basic`` credentials (client_secret_basic), or None."""
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, sep, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (unquote_plus(user), unquote_plus(password)) if sep else None
 
 
 class _Server(ThreadingHTTPServer):
@@ -126,8 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
             ctype = self.headers.get("Content-Type", "")
             auth = self.headers.get("Authorization", "")
             token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-            if path.startswith("/api/") and len(path) > 5:
-                reply = fake._api_request(path[5:], parts.query, ctype, body, token)
+            basic = _basic_auth(auth)
+            openid = fake._openid_request(path, parts.query) if self.command == "GET" else None
+            if openid is not None:
+                reply = openid
+            elif path.startswith("/api/") and len(path) > 5:
+                reply = fake._api_request(path[5:], parts.query, ctype, body, token, basic)
             elif path.startswith("/upload/") and self.command == "POST":
                 reply = fake._upload_request(path[8:], ctype, body)
             elif path.startswith("/response/") and self.command == "POST":
@@ -155,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class Server(SocketMode, Failures):
+class Server(OpenID, SocketMode, Failures):
     """Serving the fake over HTTP: start and stop, its URLs, and the ``/api/`` dispatch."""
 
     _server: _Server | None = None
@@ -215,7 +235,8 @@ class Server(SocketMode, Failures):
     # ------------------------------------------------------------------ request handling
 
     def _api_request(
-        self, method: str, query: str, content_type: str, body: bytes, token: str | None
+        self, method: str, query: str, content_type: str, body: bytes, token: str | None,
+        basic: tuple[str, str] | None = None,
     ) -> Reply:
         args: dict[str, Any] = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         bad_request: str | None = None
@@ -270,7 +291,12 @@ class Server(SocketMode, Failures):
             result = {"ok": False, "error": "unknown_method"}
         elif method in APP_TOKEN_METHODS and (error := self.app_token_error(token)):
             result = {"ok": False, "error": error}
-        elif method not in NO_AUTH_METHODS | APP_TOKEN_METHODS and token != self.bot_token:
+        elif method in USER_TOKEN_METHODS and (error := self.user_token_error(token)):
+            # https://docs.slack.dev/reference/methods/openid.connect.userInfo: a user token
+            # from Sign in with Slack, nothing else
+            result = {"ok": False, "error": error}
+        elif (method not in NO_AUTH_METHODS | APP_TOKEN_METHODS | USER_TOKEN_METHODS
+              and token != self.bot_token):
             # https://docs.slack.dev/authentication/tokens: an app-level token works only
             # for the few apps.* methods; elsewhere Slack refuses its type.
             is_app_token = token == getattr(self, "app_token", None)
@@ -284,9 +310,14 @@ class Server(SocketMode, Failures):
             # ... and, on one conversation, the scope of its kind (manifest.KIND_SCOPES)
             result = refused
         else:
+            handler_args = copy.deepcopy(args)
+            if method in USER_TOKEN_METHODS:
+                handler_args["_user_token"] = token
+            if method == "openid.connect.token" and basic is not None:
+                handler_args["_basic_auth"] = basic
             with self._lock:
                 try:
-                    result = handler(copy.deepcopy(args))
+                    result = handler(handler_args)
                 except SlackError as exc:
                     result = {"ok": False, "error": exc.error, **exc.extra}
                 payload = json_bytes(result)  # serialise under the lock: results share state
