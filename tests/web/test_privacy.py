@@ -59,6 +59,7 @@ def test_a_member_sees_it_and_the_owner_sees_their_task(db: Database) -> None:
     page = client.get("/incidents/INC-8")
     assert page.status_code == 200
     assert "Private: only its channel's members see it" in page.get_data(as_text=True)
+    assert '<a href="/logout">Sign out</a>' in page.get_data(as_text=True)
     # Bob is not in the channel, but owns a task of it: told of the task, as in Slack.
     bob = app.test_client()
     sign_in(bob, "U0BOB")
@@ -97,11 +98,13 @@ def test_hidden_incidents_never_shorten_the_list_silently(db: Database) -> None:
     assert refs(html) == [f"INC-{n}" for n in range(151, 156)]
 
 
-def test_not_signed_in_is_refused(db: Database) -> None:
+def test_not_signed_in_is_sent_to_sign_in(db: Database) -> None:
     seed_realistic(db)
     client = make_app(db, auth="slack").test_client()
     for path in ("/incidents", "/incidents/INC-7", "/tasks", "/incidents/INC-7/postmortem"):
-        assert client.get(path).status_code == 401  # no sign-in page registered here
+        response = client.get(path)
+        assert response.status_code == 302, path  # to Sign in with Slack, then back
+        assert response.location.startswith("/login?next=")
     assert client.get("/static/site.css").status_code == 200
 
 
