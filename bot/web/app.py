@@ -120,3 +120,4 @@ BLUEPRINTS: list[Callable[[Flask], None]] = []
 BLUEPRINTS.append(auth.register)
 BLUEPRINTS.append(api.register)
 BLUEPRINTS.append(_feature("bot.web.pages"))
+BLUEPRINTS.append(_feature("bot.web.insights"))
