@@ -119,4 +119,5 @@ def _feature(module: str) -> Callable[[Flask], None]:
 BLUEPRINTS: list[Callable[[Flask], None]] = []
 BLUEPRINTS.append(auth.register)
 BLUEPRINTS.append(api.register)
+BLUEPRINTS.append(_feature("bot.web.pages"))
 BLUEPRINTS.append(_feature("bot.web.insights"))
