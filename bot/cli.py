@@ -1,4 +1,4 @@
-"""``incident-bot``: serve, socket, migrate, demo (and the per-feature commands)."""
+"""``incident-bot``: serve, socket, web, migrate, demo (and the per-feature commands)."""
 
 from __future__ import annotations
 
@@ -44,16 +44,49 @@ def _stopped(finished: bool) -> int:
 def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     from bot import lifecycle
     from bot.server import Server
+    from bot.web.serve import WebServer
 
     settings.require_slack()
     running = lifecycle.start(settings)
-    server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
-                    metrics=running.metrics is None, health=running.deps.slack_health,
-                    inbox=running.deps.inbox)
+    try:
+        server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
+                        metrics=running.metrics is None, health=running.deps.slack_health,
+                        inbox=running.deps.inbox)
+        web = None
+        if settings.web_port:
+            web = WebServer(running.deps, settings.host, settings.web_port).start()
+            log.info("web view on %s (GET /incidents)", web.url)
+    except BaseException:
+        lifecycle.shutdown(running, lambda: None)
+        raise
     log.info("Sitrep listening on %s (POST /slack/events, GET /healthz%s)", server.url,
              "" if running.metrics else ", GET /metrics")
+
+    def stop_intake() -> None:
+        server.stop()
+        if web is not None:
+            web.stop()
+
     lifecycle.run_until_stopped(server.serve_forever)
-    return _stopped(lifecycle.shutdown(running, server.stop))
+    return _stopped(lifecycle.shutdown(running, stop_intake))
+
+
+def cmd_web(settings: Settings, _: argparse.Namespace) -> int:
+    """The web view alone (for Socket Mode deployments): migrate, serve, stop on SIGTERM."""
+    from bot import lifecycle
+    from bot.deps import Deps
+    from bot.web.serve import DEFAULT_PORT, WebServer
+
+    deps = Deps.from_settings(settings)
+    deps.db.migrate()
+    web = WebServer(deps, settings.host, settings.web_port or DEFAULT_PORT)
+    log.info("Sitrep web view on %s (GET /incidents)", web.url)
+    lifecycle.run_until_stopped(web.serve_forever)
+    web.stop()
+    deps.after_ack.shutdown(wait=False)
+    deps.db.dispose()
+    log.info("stopped")
+    return 0
 
 
 def socket_mode_handler(app: Any, app_token: str, api_url: str | None = None) -> Any:
@@ -114,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="HTTP mode on PORT (POST /slack/events, GET /healthz)")
     sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN")
+    sub.add_parser("web", help="the web view alone on WEB_PORT (default 3001)")
     sub.add_parser("migrate", help="upgrade the database schema")
     demo = sub.add_parser("demo", help="zero-config demo against a local fake Slack")
     demo.add_argument("--database-url", default=None,
@@ -138,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(settings.log_level, settings.log_format,
                    secrets=(settings.bot_token, settings.app_token, settings.signing_secret))
-    commands = {"serve": cmd_serve, "socket": cmd_socket, "migrate": cmd_migrate}
+    commands = {"serve": cmd_serve, "socket": cmd_socket, "migrate": cmd_migrate,
+                "web": cmd_web}
     commands.update({name: run for name, _, _, run in FEATURE_COMMANDS})
     run = commands[args.command]
     try:

@@ -16,8 +16,9 @@ from storage.incidents import OPEN_STATUSES
 from storage.models import DueWork, Incident, PostmortemVersion, SlackUser, Task, TimelineEntry
 
 
-def _resolved_at():  # type: ignore[no-untyped-def]
-    """The time of an incident's latest ``resolved`` event (correlated to ``Incident``)."""
+def resolved_at_of():  # type: ignore[no-untyped-def]
+    """The time of an incident's latest ``resolved`` event (correlated to ``Incident``; the
+    insights count postmortems on time from the same moment)."""
     return (select(func.max(TimelineEntry.occurred_at))
             .where(TimelineEntry.incident_id == Incident.id, TimelineEntry.kind == "event",
                    TimelineEntry.event_type == "resolved")
@@ -32,7 +33,7 @@ def resolution(session: Session, incident_id: int) -> tuple[Incident, dt.datetim
                                                              bool] | None:
     """The incident, when it was last resolved (None if never), and whether any version of
     its postmortem is published; None if the incident is gone."""
-    row = session.execute(select(Incident, _resolved_at(), _published())
+    row = session.execute(select(Incident, resolved_at_of(), _published())
                           .where(Incident.id == incident_id)).first()
     if row is None:
         return None
@@ -43,7 +44,7 @@ def unpublished_without_row(session: Session, kind: str, since: dt.datetime,
                             limit: int = 100) -> Sequence[tuple[int, dt.datetime]]:
     """(incident id, resolved at) of resolved incidents resolved after ``since`` with no
     published postmortem and no ``kind`` row yet (resolved before the follow-up existed)."""
-    resolved_at = _resolved_at()
+    resolved_at = resolved_at_of()
     has_row = exists().where(DueWork.kind == kind, DueWork.incident_id == Incident.id)
     stmt = (select(Incident.id, resolved_at)
             .where(Incident.status == "resolved", ~_published(), ~has_row,
@@ -62,7 +63,7 @@ def resolved_unpublished(session: Session, team_id: str
                          ) -> Sequence[tuple[Incident, dt.datetime | None]]:
     """Resolved incidents of the workspace with no published postmortem, and when each was
     last resolved."""
-    rows = session.execute(select(Incident, _resolved_at()).where(
+    rows = session.execute(select(Incident, resolved_at_of()).where(
         Incident.team_id == team_id, Incident.status == "resolved", ~_published()))
     return [(row[0], row[1]) for row in rows]
 

@@ -101,7 +101,12 @@ class Counter(Base):
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (UniqueConstraint("team_id", "number", name="uq_incident_number"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "number", name="uq_incident_number"),
+        # The web view's list, newest first (one workspace's, or all of them).
+        Index("ix_incident_started", "team_id", "started_at", "id"),
+        Index("ix_incident_started_all", "started_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -273,6 +278,7 @@ class Task(Base):
         UniqueConstraint("team_id", "number", name="uq_task_number"),
         Index("ix_task_due", "status", "next_reminder_at"),
         Index("ix_task_owner", "owner_user_id", "status"),
+        Index("ix_task_incident", "incident_id", "number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -306,6 +312,7 @@ class Task(Base):
 
 class Improvement(Base):
     __tablename__ = "improvements"
+    __table_args__ = (Index("ix_improvement_incident", "incident_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
@@ -337,6 +344,9 @@ class PostmortemVersion(Base):
     markdown: Mapped[str] = mapped_column(Text)
     published_by: Mapped[str] = mapped_column(String(32))
     published_at: Mapped[dt.datetime]
+    #: The data the version was rendered from (``bot.postmortem.compile.snapshot``): the web
+    #: view renders it through the HTML template as published. None before migration 0009.
+    snapshot: Mapped[dict[str, Any] | None]
 
 
 class Announcement(Base):

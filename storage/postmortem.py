@@ -116,10 +116,12 @@ def next_version(session: Session, incident_id: int) -> int:
 
 
 def add_version(session: Session, *, incident_id: int, version: int, markdown: str,
-                published_by: str, now: dt.datetime) -> PostmortemVersion:
-    """Store a published version (``uq_postmortem_version`` keeps numbers unique)."""
+                published_by: str, now: dt.datetime,
+                snapshot: dict[str, Any] | None = None) -> PostmortemVersion:
+    """Store a published version (``uq_postmortem_version`` keeps numbers unique), with
+    the data it was rendered from (``snapshot``) for the web view."""
     row = PostmortemVersion(incident_id=incident_id, version=version, markdown=markdown,
-                            published_by=published_by, published_at=now)
+                            published_by=published_by, published_at=now, snapshot=snapshot)
     session.add(row)
     session.flush()
     return row

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PURE_EXTRA = {"bot.incidents.access", "bot.tasks.reminders", "bot.postmortem.compile",
               "bot.postmortem.templates", "bot.slack.errors", "bot.due.lease",
               "bot.due.outcome", "bot.due.pump", "bot.postmortem.followup",
-              "bot.web.api_rules", "bot.web.api_schema"}
+              "bot.web.api_rules", "bot.web.api_schema", "bot.insights.svg",
+              "bot.insights.report"}
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
 
 
@@ -94,7 +95,7 @@ LAYERS = [
     ("bot.common", "bot.metrics", "bot.logs"),
     ("bot.settings", "bot.slack", "bot.deps", "bot.server", "bot.inbox"),
     ("bot.incidents", "bot.timeline", "bot.tasks", "bot.postmortem", "bot.due", "bot.nudges",
-     "bot.updates", "bot.digest"),
+     "bot.updates", "bot.digest", "bot.insights"),
     ("bot.app", "bot.background", "bot.socket_mode", "bot.web"),
     ("bot.lifecycle", "bot.sandbox", "bot.cli"),
 ]

@@ -78,9 +78,11 @@ def update_lines(incident: Incident, latest: TimelineEntry | None, tz: ZoneInfo)
 
 
 def incident_card(incident: Incident, tz: ZoneInfo, roles: Sequence[str] = (), *,
-                  latest: TimelineEntry | None = None) -> tuple[str, list[dict[str, Any]]]:
+                  latest: TimelineEntry | None = None,
+                  page_url: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The pinned card: title, severity, status, lead, start (and end), the other roles,
-    the latest status update and when the next is due, and a link back."""
+    the latest status update and when the next is due, and a link back (and to the
+    incident's web page, ``page_url``, with ``WEB_BASE_URL``)."""
     fields = [
         f"*Severity*\n{SEVERITY_EMOJI.get(incident.severity, '')} {incident.severity.upper()}",
         f"*Status*\n{STATUS_EMOJI.get(incident.status, '')} {incident.status.capitalize()}",
@@ -112,6 +114,8 @@ def incident_card(incident: Incident, tz: ZoneInfo, roles: Sequence[str] = (), *
         context.append(f"Declared in <#{incident.origin_channel_id}> by <@{incident.created_by}>")
     else:
         context.append(f"Declared by <@{incident.created_by}>")
+    if page_url:
+        context.append(f"<{page_url}|Incident page>")
     context.append("`/incident help` for commands")
     blocks.append({"type": "context",
                    "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics
+from bot.common import links
 from bot.common.errors import UserError
 from bot.deps import Deps
 from bot.incidents import access, blocks
@@ -189,7 +190,9 @@ def card_content(deps: Deps, incident: Incident) -> tuple[str, list[dict[str, An
     """The card's text and blocks, with the latest status update (one read)."""
     latest = incidents.latest_update(deps.db, incident.id)
     return blocks.incident_card(incident, deps.settings.timezone,
-                                deps.settings.incident_roles, latest=latest)
+                                deps.settings.incident_roles, latest=latest,
+                                page_url=links.incident_page(deps.settings.web_base_url,
+                                                             incident.ref))
 
 
 def card_reason(incident: Incident) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.common import text as slacktext
@@ -393,5 +394,34 @@ def publish(db: Database, clock: Clock, templates: Templates, pm: Postmortem, *,
                                        generated_at=format_time(now, ZoneInfo(pm.timezone)))
         markdown = render(numbered, templates, "md")
         repo.add_version(s, incident_id=pm.incident_id, version=version,
-                         markdown=markdown.text, published_by=user_id, now=now)
+                         markdown=markdown.text, published_by=user_id, now=now,
+                         snapshot=snapshot(numbered))
     return Published(numbered, markdown)
+
+
+def snapshot(pm: Postmortem) -> dict[str, Any]:
+    """``pm`` as JSON data, stored with each published version.
+
+    The web view renders a version from it through the HTML template (``from_snapshot``):
+    the same data the published Markdown came from, so version 3 reads as it was published
+    whatever was recorded since, and user text stays data (autoescaped), never markup.
+    """
+    return dataclasses.asdict(pm)
+
+
+def from_snapshot(data: Mapping[str, Any]) -> Postmortem:
+    """The ``Postmortem`` a ``snapshot`` was taken of.
+
+    Fields added to ``Postmortem`` since take their defaults and fields since removed are
+    ignored; a snapshot that cannot be read raises ``TypeError`` or ``ValueError``.
+    """
+
+    def only(kind: type, values: Mapping[str, Any]) -> dict[str, Any]:
+        names = {f.name for f in dataclasses.fields(kind)}
+        return {k: v for k, v in values.items() if k in names}
+
+    fields = only(Postmortem, data)
+    fields["timeline"] = tuple(Entry(**only(Entry, e)) for e in data.get("timeline") or ())
+    fields["tasks"] = tuple(TaskLine(**only(TaskLine, t)) for t in data.get("tasks") or ())
+    fields["improvements"] = tuple(str(i) for i in data.get("improvements") or ())
+    return Postmortem(**fields)

@@ -17,6 +17,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.common import links
 from bot.common.errors import UserError
 from bot.common.splitting import pack, sections, split_text
 from bot.common.text import escape
@@ -124,8 +125,11 @@ def publish(ctx: Ctx) -> str:
     numbered = published.postmortem
     version = numbered.version
     slack = _slack_rendering(deps, numbered)
-    messages = pack(split_text(slack.text, limits.SECTION_TEXT), limits.MESSAGE_BLOCKS,
-                    limits.MESSAGE_BLOCK_CHARS)
+    # With WEB_BASE_URL, the first message ends with a link to this version's web page.
+    page = links.postmortem_page(deps.settings.web_base_url, pm.ref, version)
+    room = 1 if page else 0
+    messages = pack(split_text(slack.text, limits.SECTION_TEXT), limits.MESSAGE_BLOCKS - room,
+                    limits.MESSAGE_BLOCK_CHARS - 300 * room)
     if len(messages) > MAX_MESSAGES:
         messages = [*messages[: MAX_MESSAGES - 1], [REST_IN_FILE]]
     label = f"{pm.ref} postmortem, version {version}"
@@ -133,13 +137,18 @@ def publish(ctx: Ctx) -> str:
     try:
         for i, chunks in enumerate(messages, 1):
             part = f" (part {i} of {len(messages)})" if len(messages) > 1 else ""
+            blocks = sections(chunks)
+            if page and i == 1:
+                on_web = f"<{page}|Read it on the web> (version {version})"
+                blocks.append({"type": "context",
+                               "elements": [{"type": "mrkdwn", "text": on_web}]})
             ctx.client.chat_postMessage(channel=channel, text=label + part,
-                                        blocks=sections(chunks), unfurl_links=False)
+                                        blocks=blocks, unfurl_links=False)
         step = "upload the Markdown file"
         ctx.client.files_upload_v2(
             channel=channel, content=published.markdown.text,
             filename=f"{pm.ref.lower()}-postmortem-v{version}.md", title=label,
-            initial_comment=f"{label}, as Markdown.",
+            initial_comment=f"{label}, as Markdown." + (f" On the web: {page}" if page else ""),
         )
     except SlackApiError as exc:
         log.warning("publishing %s failed: %s", label, error_code(exc))
@@ -148,7 +157,8 @@ def publish(ctx: Ctx) -> str:
                 "again in a moment.")
     again = f" (it replaces version {version - 1})" if version and version > 1 else ""
     lines = [f"Published version {version} of the {pm.ref} postmortem{again}: "
-             f"{len(messages)} message{'s' if len(messages) != 1 else ''} and the Markdown file."]
+             f"{len(messages)} message{'s' if len(messages) != 1 else ''} and the Markdown file."
+             + (f" On the web: {page}" if page else "")]
     lines += template_notes(slack, published.markdown)
     items = missing_lines(postmortem.missing(numbered, deps.settings.timeline_emoji))
     if items:

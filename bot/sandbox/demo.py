@@ -51,6 +51,8 @@ class Demo:
         body = reply.json() if reply.body else None
         if body and body.get("text"):
             self.private(user, body["text"])
+        else:  # the work runs after the ack and always answers: wait for it, however slow
+            self.sb.fake.wait_for(lambda: len(self.sb.fake.responses) > before, timeout=30)
         self.settle()
         for response in self.sb.fake.responses[before:]:
             if response.get("response_type") != "in_channel":

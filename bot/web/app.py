@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -113,7 +114,16 @@ def signed_in(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _feature(module: str) -> Callable[[Flask], None]:
+    """The ``register(app)`` of a feature's module, imported when the app is built (the
+    features import this module for ``signed_in``, ``viewer`` and ``deps``, so importing
+    them here at the top would be an import circle)."""
+    return lambda app: import_module(module).register(app)
+
+
 #: Each web feature's ``register(app)``; features append theirs (pages, auth, api, …).
 BLUEPRINTS: list[Callable[[Flask], None]] = []
 BLUEPRINTS.append(auth.register)
 BLUEPRINTS.append(api.register)
+BLUEPRINTS.append(_feature("bot.web.pages"))
+BLUEPRINTS.append(_feature("bot.web.insights"))
