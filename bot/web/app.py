@@ -32,6 +32,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+#: The site's icon (``/favicon.ico``): a dark rounded square with a white "S".
+ICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+        b'<rect width="16" height="16" rx="3" fill="#1f2937"/>'
+        b'<text x="8" y="12.5" font-family="sans-serif" font-size="12" font-weight="bold" '
+        b'fill="#fff" text-anchor="middle">S</text></svg>')
 #: How long a sign-in lasts.
 SESSION_HOURS = 12
 
@@ -72,9 +77,10 @@ def create_app(deps: Deps) -> Flask:
 
     @app.get("/favicon.ico")
     def favicon() -> Response:
-        """No icon, said without a 404: browsers ask every site for one, whatever its pages
-        say, and log a 404 as an error on the console."""
-        return Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+        """A plain icon: browsers ask every site for one, whatever its pages say, and log a
+        404 as an error on the console."""
+        return Response(ICON, mimetype="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     for register in BLUEPRINTS:
         register(app)
