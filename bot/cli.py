@@ -127,19 +127,15 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.web:
         return run_demo(database_url=args.database_url)
-    from bot.sandbox.webview import WebView
+    from bot.web.serve import WebServer
 
     try:  # bound before the story plays, so a taken port fails at once
-        web = WebView(host="127.0.0.1", port=args.port)
+        web = WebServer(None, "127.0.0.1", args.port)
     except OSError as exc:
         print(f"incident-bot: cannot serve the web view on 127.0.0.1:{args.port} "
               f"({exc.strerror or exc}); choose another with --port", file=sys.stderr)
         return 2
     return run_demo(database_url=args.database_url, web=web)
-
-
-#: ``demo --web`` serves on this loopback port unless told otherwise (``incident-bot web``'s).
-DEMO_WEB_PORT = 3001
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--web", action="store_true",
                       help="then keep the sandbox running and serve its web view on loopback "
                            "(WEB_AUTH=none) until Ctrl-C")
-    demo.add_argument("--port", type=int, default=DEMO_WEB_PORT,
-                      help=f"the web view's port with --web (default {DEMO_WEB_PORT}; 0: any "
-                           "free port)")
+    demo.add_argument("--port", type=int, default=3001,
+                      help="the web view's loopback port with --web (default 3001, as "
+                           "incident-bot web's; 0: any free port)")
     for name, help_text, add_args, _ in FEATURE_COMMANDS:
         add_args(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)

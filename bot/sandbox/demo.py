@@ -15,12 +15,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.common import text as slacktext
 from bot.common.clock import FixedClock
 from bot.sandbox.sandbox import PEOPLE, Sandbox
-from bot.sandbox.webview import WebView
+
+if TYPE_CHECKING:
+    from bot.web.serve import WebServer
 
 WIDTH = 78
 #: A Wednesday morning in UTC (evening in Auckland), chosen so that the reminder act's jump
@@ -411,11 +413,11 @@ def play(sb: Sandbox, out: TextIO) -> Demo:
 
 
 def run_demo(database_url: str | None = None, out: TextIO | None = None,
-             web: WebView | None = None) -> int:
+             web: WebServer | None = None) -> int:
     """Play every act and print the transcript; returns an exit status.
 
-    With ``web`` (a bound ``WebView``), the sandbox then stays up and ``web`` serves its web
-    view with ``WEB_AUTH=none`` until SIGTERM or Ctrl-C.
+    With ``web`` (bound, without an app yet), the sandbox then stays up and ``web`` serves
+    its web view with ``WEB_AUTH=none`` until SIGTERM or Ctrl-C.
     """
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="sitrep-demo-") as tmp:
@@ -434,7 +436,7 @@ def run_demo(database_url: str | None = None, out: TextIO | None = None,
     return 0
 
 
-def serve_web(sb: Sandbox, web: WebView, out: TextIO) -> None:
+def serve_web(sb: Sandbox, web: WebServer, out: TextIO) -> None:
     """Serve ``sb``'s web view on ``web`` until SIGTERM or Ctrl-C (the sandbox stays up)."""
     from bot import lifecycle
     from bot.web.app import create_app

@@ -7,6 +7,8 @@ and load balancer stay as they are, and the pages can be kept off the public add
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bot.deps import Deps
 from bot.web.app import create_app
@@ -14,15 +16,23 @@ from bot.web.app import create_app
 #: ``incident-bot web``'s port when ``WEB_PORT`` is not set.
 DEFAULT_PORT = 3001
 
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
 
 class WebServer:
     """The web view on ``host``:``port``: in a background thread (``serve``) or in the
-    calling one (``web``)."""
+    calling one (``web``).
 
-    def __init__(self, deps: Deps, host: str, port: int, threads: int = 8) -> None:
+    The port is bound at once. Without ``deps`` the app comes later (``serve``), and until
+    then every request is answered 503: ``demo --web`` binds before its story plays, so a
+    taken port fails at once and Sitrep's links (``WEB_BASE_URL``) can name the address.
+    """
+
+    def __init__(self, deps: Deps | None, host: str, port: int, threads: int = 8) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(create_app(deps), host=host, port=port, threads=threads,
+        self.app: WSGIApp | None = create_app(deps) if deps is not None else None
+        self._server = create_server(self._dispatch, host=host, port=port, threads=threads,
                                      ident="sitrep-web", channel_timeout=30,
                                      connection_limit=200)
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]
@@ -30,6 +40,21 @@ class WebServer:
         self.url = f"http://{shown}:{self.port}"
         self._thread: threading.Thread | None = None
         self._stopping = False
+
+    def serve(self, app: WSGIApp) -> WebServer:
+        """Answer with ``app`` (``create_app(deps)``) from now on."""
+        self.app = app
+        return self
+
+    def _dispatch(self, environ: dict[str, Any],
+                  start_response: Callable[..., Any]) -> Iterable[bytes]:
+        app = self.app
+        if app is None:
+            body = b"starting"
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
+                                                       ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
 
     def start(self) -> WebServer:
         self._thread = threading.Thread(target=self._run, daemon=True, name="waitress-web")

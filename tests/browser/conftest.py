@@ -31,9 +31,9 @@ from bot.common.clock import FixedClock
 from bot.sandbox.demo import STORY_START, play
 from bot.sandbox.fakeslack.manifest import AppManifest
 from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.webview import WebView
 from bot.web.app import create_app
 from bot.web.auth import CALLBACK_PATH
+from bot.web.serve import WebServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Response
@@ -89,17 +89,17 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def signin_view() -> Iterator[WebView]:
+def signin_view() -> Iterator[WebServer]:
     """The port of the web view that signs people in with Slack, bound before the story:
     the app's settings in Slack (the fake's manifest) must name its callback URL."""
-    web = WebView()
+    web = WebServer(None, "127.0.0.1", 0)
     yield web
     web.stop()
 
 
 @pytest.fixture(scope="session")
 def story(tmp_path_factory: pytest.TempPathFactory,
-          signin_view: WebView) -> Iterator[Sandbox]:
+          signin_view: WebServer) -> Iterator[Sandbox]:
     """The demo's story, replayed once on SQLite, plus an incident with a hostile title."""
     _chromium_or_skip()  # no story to play for tests that will not run
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'story.db'}"
@@ -113,10 +113,10 @@ def story(tmp_path_factory: pytest.TempPathFactory,
         yield sb
 
 
-def serve(sb: Sandbox, **settings: Any) -> WebView:
+def serve(sb: Sandbox, **settings: Any) -> WebServer:
     """``sb``'s web view with ``settings`` changed, on a free loopback port."""
     deps = dataclasses.replace(sb.deps, settings=dataclasses.replace(sb.settings, **settings))
-    return WebView().serve(create_app(deps)).start()
+    return WebServer(deps, "127.0.0.1", 0).start()
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +128,7 @@ def site(story: Sandbox) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def signin_site(story: Sandbox, signin_view: WebView) -> str:
+def signin_site(story: Sandbox, signin_view: WebServer) -> str:
     """The web view of the story behind Sign in with Slack (through the fake's OpenID
     Connect provider): its base URL. ``story.fake.login_as`` says who is at the browser."""
     deps = dataclasses.replace(story.deps, settings=dataclasses.replace(

@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 
 from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.webview import WebView
 from bot.web.app import create_app
+from bot.web.serve import WebServer
 from tests.browser.conftest import LAPTOP, Tab, open_tab
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def lab(story: Sandbox) -> Iterator[str]:
     app.add_url_rule("/_lab/script", "lab_script", lambda: LAYOUT.format(
         title="Scripted", body="<script>document.title = 'ran'</script>"
                                "<p onclick=\"alert(1)\">x</p><img src=x onerror=alert(2)>"))
-    web = WebView().serve(app).start()
+    web = WebServer(None, "127.0.0.1", 0).serve(app).start()
     yield web.url
     web.stop()
 
