@@ -47,6 +47,8 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     from bot.web.serve import WebServer
 
     settings.require_slack()
+    if settings.web_port:
+        settings.require_web()
     running = lifecycle.start(settings)
     try:
         server = Server(running.app, running.deps.db, host=settings.host, port=settings.port,
@@ -77,6 +79,7 @@ def cmd_web(settings: Settings, _: argparse.Namespace) -> int:
     from bot.deps import Deps
     from bot.web.serve import DEFAULT_PORT, WebServer
 
+    settings.require_web()
     deps = Deps.from_settings(settings)
     deps.db.migrate()
     web = WebServer(deps, settings.host, settings.web_port or DEFAULT_PORT)

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from prometheus_client import make_wsgi_app
 from slack_bolt import App
@@ -179,28 +179,30 @@ def wsgi_app(app: App | None, db: Database, metrics: bool = True,
     return application
 
 
-class Server:
-    """A waitress server, in a background thread (tests, the demo, the metrics port) or in
-    the calling one (``serve``)."""
+class Waitress:
+    """A waitress server for ``wsgi``, in a background thread (``start``/``stop``) or in the
+    calling one (``serve_forever``). ``Server`` (Slack, health, metrics) and the web view's
+    own server (``bot.web.serve``) are two of these."""
 
-    def __init__(self, app: App | None, db: Database, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 16, metrics: bool = True,
-                 health: SlackHealth | None = None, inbox: Inbox | None = None) -> None:
+    def __init__(self, wsgi: Any, *, host: str, port: int, threads: int, ident: str,
+                 connection_limit: int, backlog: int = 1024) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(wsgi_app(app, db, metrics, health, inbox), host=host,
-                                     port=port, threads=threads, ident="sitrep", channel_timeout=30,
-                                     connection_limit=1000, backlog=1024)
+        self._server = create_server(wsgi, host=host, port=port, threads=threads, ident=ident,
+                                     channel_timeout=30, connection_limit=connection_limit,
+                                     backlog=backlog)
         # waitress reports the port as getnameinfo() gives it: a string.
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]
         self.host = host
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}"
+        self._ident = ident
         self._thread: threading.Thread | None = None
         self._stopping = False
 
-    def start(self) -> Server:
-        self._thread = threading.Thread(target=self._run, daemon=True, name="waitress")
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"waitress-{self._ident}")
         self._thread.start()
         return self
 
@@ -219,3 +221,14 @@ class Server:
         self._server.close()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+class Server(Waitress):
+    """Sitrep's own server: Slack's requests, ``/healthz`` and ``/metrics`` (tests, the demo and
+    the metrics port run it in a background thread; ``serve`` in the calling one)."""
+
+    def __init__(self, app: App | None, db: Database, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = 16, metrics: bool = True,
+                 health: SlackHealth | None = None, inbox: Inbox | None = None) -> None:
+        super().__init__(wsgi_app(app, db, metrics, health, inbox), host=host, port=port,
+                         threads=threads, ident="sitrep", connection_limit=1000)

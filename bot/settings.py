@@ -114,7 +114,9 @@ class Settings:
         if self.web_auth != "slack":
             return
         needed = {"WEB_SECRET_KEY": self.web_secret_key, "SLACK_CLIENT_ID": self.client_id,
-                  "SLACK_CLIENT_SECRET": self.client_secret}
+                  "SLACK_CLIENT_SECRET": self.client_secret,
+                  # Whose workspace may sign in (auth.test) and who was deactivated (users.info).
+                  "SLACK_BOT_TOKEN": self.bot_token}
         for name, value in needed.items():
             if not value:
                 raise SettingsError(f"{name} is not set: the web view signs people in with "

@@ -6,11 +6,11 @@ and load balancer stay as they are, and the pages can be kept off the public add
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.deps import Deps
+from bot.server import Waitress
 from bot.web.app import create_app
 
 #: ``incident-bot web``'s port when ``WEB_PORT`` is not set.
@@ -19,7 +19,7 @@ DEFAULT_PORT = 3001
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class WebServer:
+class WebServer(Waitress):
     """The web view on ``host``:``port``: in a background thread (``serve``) or in the
     calling one (``web``).
 
@@ -29,17 +29,9 @@ class WebServer:
     """
 
     def __init__(self, deps: Deps | None, host: str, port: int, threads: int = 8) -> None:
-        from waitress.server import create_server
-
         self.app: WSGIApp | None = create_app(deps) if deps is not None else None
-        self._server = create_server(self._dispatch, host=host, port=port, threads=threads,
-                                     ident="sitrep-web", channel_timeout=30,
-                                     connection_limit=200)
-        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{self.port}"
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        super().__init__(self._dispatch, host=host, port=port, threads=threads,
+                         ident="sitrep-web", connection_limit=200)
 
     def serve(self, app: WSGIApp) -> WebServer:
         """Answer with ``app`` (``create_app(deps)``) from now on."""
@@ -55,25 +47,3 @@ class WebServer:
                                                        ("Content-Length", str(len(body)))])
             return [body]
         return app(environ, start_response)
-
-    def start(self) -> WebServer:
-        self._thread = threading.Thread(target=self._run, daemon=True, name="waitress-web")
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            self._server.run()
-        except OSError:
-            if not self._stopping:  # closing the sockets under the loop ends it this way
-                raise
-
-    def serve_forever(self) -> None:
-        self._server.run()
-
-    def stop(self) -> None:
-        """Close the listening socket (pages are read-only: nothing to finish)."""
-        self._stopping = True
-        self._server.close()
-        if self._thread:
-            self._thread.join(timeout=5)

@@ -258,7 +258,10 @@ def test_the_web_view_needs_its_secrets_to_sign_people_in() -> None:
         Settings(client_id="1.2", client_secret="s").require_web()
     with pytest.raises(SettingsError, match="SLACK_CLIENT_ID is not set"):
         Settings(web_secret_key="k" * 32).require_web()
-    Settings(web_secret_key="k" * 32, client_id="1.2", client_secret="s").require_web()
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
+        Settings(web_secret_key="k" * 32, client_id="1.2", client_secret="s").require_web()
+    Settings(web_secret_key="k" * 32, client_id="1.2", client_secret="s",
+             bot_token="xoxb-1").require_web()
     load({"WEB_AUTH": "none", "HOST": "127.0.0.1"}, dotenv=False).require_web()
     with pytest.raises(SettingsError, match="at least 32"):
         load({"WEB_SECRET_KEY": "short"}, dotenv=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.fakeslack import FakeSlack
 from storage.db import Database
 from tests.postmortem.fixtures import seed_realistic
@@ -71,3 +73,25 @@ def test_serve_with_web_port_serves_slack_and_the_pages(database_url: str,
     assert "Traceback" not in err
     assert f"web view on http://127.0.0.1:{web_port} (GET /incidents)" in err
     assert err.rstrip().endswith("bot.lifecycle: stopped")
+
+
+@pytest.mark.parametrize("command", ["web", "serve"])
+def test_the_web_view_without_its_sign_in_settings_stops_start_up_with_one_line(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import cli
+
+    for name in ("WEB_SECRET_KEY", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "WEB_AUTH"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                        "WEB_PORT": "3999", "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"
+                        }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    assert cli.main([command]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if "WEB_SECRET_KEY" in line] == [
+        "incident-bot: configuration error: WEB_SECRET_KEY is not set: the web view signs "
+        "people in with Slack "
+        "(WEB_AUTH=slack; see README: Sign in with Slack)"]
