@@ -64,9 +64,16 @@ def test_a_private_incident_is_shown_only_to_its_channel_members(signin_tab: Tab
     assert listed(signin_tab) == ["INC-4", "INC-3", "INC-1"]  # not INC-2
     signin_tab.visit("/incidents/INC-2", status=404)  # as if it did not exist
     signin_tab.visit("/tasks")
+    page = signin_tab.page
+    page.locator("#mine").focus()  # signed in, the "Only mine" filter is there
+    page.keyboard.press("Space")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "mine=1" in page.url
+    assert "Add a canary stage to checkout deploys" in page.locator("main").inner_text()
+    signin_tab.shot("mine")
     sign_out(signin_tab)
     story.fake.login_as("U0ALICE")  # a member of INC-2's channel
-    page = signin_tab.page
     page.get_by_role("link", name="Sign in with Slack").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
