@@ -42,7 +42,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.common.clock import Clock
 from bot.deps import Deps
-from bot.slack.client import UNREACHABLE_ERRORS, make_client
+from bot.slack.client import UNREACHABLE_ERRORS
+from bot.web.slack import slack_client
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,8 @@ def _oauth() -> Any:
 
 
 def _slack() -> WebClient:
-    """The bot's Web API client (for ``auth.test`` and ``users.info``), made once per app."""
-    client = current_app.extensions.get("sitrep_slack")
-    if client is None:
-        client = make_client(deps().settings, deps().slack_health)
-        current_app.extensions["sitrep_slack"] = client
-    return client
+    """The bot's Web API client (for ``auth.test`` and ``users.info``)."""
+    return slack_client()
 
 
 def home_team() -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, render_template
 from markupsafe import Markup
 
 from bot.incidents import access
 from bot.insights import report, rules, svg
-from bot.slack.client import make_client
 from bot.web.app import deps, signed_in, viewer
+from bot.web.slack import slack_client
 from storage import insights as repo
 from storage.insights import Scope
 
@@ -34,11 +34,7 @@ def register(app: Flask) -> None:
 
 def channel_members() -> access.Members:
     """Who is in a channel, from Slack (cached by ``Deps.members``)."""
-    client = current_app.extensions.get("sitrep.slack_client")
-    if client is None:
-        d = deps()
-        client = make_client(d.settings, d.slack_health)
-        current_app.extensions["sitrep.slack_client"] = client
+    client = slack_client()
     members = deps().members
     return lambda channel_id: members.get(client, channel_id)
 

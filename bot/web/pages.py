@@ -18,16 +18,15 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
-from slack_sdk import WebClient
 
 from bot.common.text import mentioned_users
 from bot.deps import Deps
 from bot.incidents import access
 from bot.postmortem import compile as postmortem
 from bot.postmortem.templates import Templates
-from bot.slack.client import make_client
 from bot.web import rules
 from bot.web.app import deps, signed_in, viewer
+from bot.web.slack import slack_client
 from storage import users
 from storage import web as repo
 from storage.models import Incident
@@ -94,17 +93,6 @@ class Looker:
         if self.everything:
             return list(items)
         return access.visible(items, self.user_id, self.members, incident_of)
-
-
-def slack_client() -> WebClient:
-    """The Web API client that reads private channels' members (one per app, shared with
-    ``bot.web.auth``)."""
-    client = current_app.extensions.get("sitrep_slack")
-    if client is None:
-        app_deps = deps()
-        client = make_client(app_deps.settings, app_deps.slack_health)
-        current_app.extensions["sitrep_slack"] = client
-    return client
 
 
 def templates() -> Templates:
