@@ -77,8 +77,11 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the browser tests, closed when they end: Playwright's sync API runs
+    an event loop in the calling thread while it lives, and a later test's ``asyncio.run``
+    would find it running."""
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
