@@ -153,20 +153,31 @@ def read_filters(args: Args) -> Filters:
 def encode_cursor(key: tuple[dt.datetime, int]) -> str:
     """(``started_at``, id) → ``1714770000000000.42`` (microseconds since the epoch, id)."""
     moment, incident_id = key
-    micros = (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-    return f"{micros}.{incident_id}"
+    return f"{_micros(moment)}.{incident_id}"
 
 
 def decode_cursor(raw: str) -> tuple[dt.datetime, int] | None:
     found = _CURSOR.match(raw)
-    if not found:
-        return None
-    try:
-        moment = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                  + dt.timedelta(microseconds=int(found.group(1))))
-    except OverflowError:
+    moment = _moment(found.group(1)) if found else None
+    if found is None or moment is None:
         return None
     return moment, int(found.group(2))
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _micros(moment: dt.datetime) -> int:
+    """A cursor's time: whole microseconds since the epoch (exact, unlike a float)."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _moment(micros: str) -> dt.datetime | None:
+    """The time a cursor's digits stand for; None if out of range (a forged cursor)."""
+    try:
+        return _EPOCH + dt.timedelta(microseconds=int(micros))
+    except OverflowError:
+        return None
 
 
 # -- the list -----------------------------------------------------------------------------------
@@ -398,19 +409,13 @@ _ENTRY_CURSOR = re.compile(r"^(-?\d{1,20})~([0-9.]{0,32})~(\d{1,12})$")
 
 def encode_entry_cursor(row: Any) -> str:
     """A timeline position (``occurred_at``, ``sort_ts``, id) for the next page's link."""
-    micros = (row.occurred_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) \
-        // dt.timedelta(microseconds=1)
-    return f"{micros}~{row.sort_ts}~{row.id}"
+    return f"{_micros(row.occurred_at)}~{row.sort_ts}~{row.id}"
 
 
 def decode_entry_cursor(raw: str) -> tuple[dt.datetime, str, int] | None:
     found = _ENTRY_CURSOR.match(raw)
-    if not found:
-        return None
-    try:
-        moment = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                  + dt.timedelta(microseconds=int(found.group(1))))
-    except OverflowError:
+    moment = _moment(found.group(1)) if found else None
+    if found is None or moment is None:
         return None
     return moment, found.group(2), int(found.group(3))
 
